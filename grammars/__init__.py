@@ -1,0 +1,1 @@
+"""The Lark grammars of tracemem, installed as the ``tracemem.grammars`` package."""

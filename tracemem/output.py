@@ -1,0 +1,115 @@
+"""Writing the events table as Parquet, CSV or JSON Lines, chosen by the output file's suffix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import pandas as pd
+
+from .errors import UsageError
+from .events import ParseReport, SyscallEvent
+from .trace import COLUMNS, event_row, events_frame, format_flags
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+BATCH = 100_000
+
+
+def output_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(
+            f"{path}: unknown output format {suffix or '(no suffix)'!r}; use .parquet, .csv or .jsonl"
+        )
+    return FORMATS[suffix]
+
+
+def names_for_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Flag columns as names joined by "|" (PROT_READ|PROT_WRITE), for CSV and JSON."""
+    out = df.copy()
+    for column in ("prot", "advice", "flags"):
+        values = df[column]
+        if column == "flags":
+            rendered = [format_flags(column, v, s) for v, s in zip(values, df["syscall"].astype(object))]
+        else:
+            rendered = [format_flags(column, v) for v in values]
+        out[column] = pd.Series(rendered, dtype="string", index=df.index)
+    return out
+
+
+def _batches(events: Iterable[SyscallEvent]) -> Iterator[pd.DataFrame]:
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        rows.append(event_row(event))
+        if len(rows) >= BATCH:
+            yield events_frame(rows)
+            rows = []
+    if rows:
+        yield events_frame(rows)
+
+
+def write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
+    """Write event tables (batches of one table) to ``path``; returns the number of rows."""
+    fmt = output_format(path)
+    path = Path(path)
+    rows = 0
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = None
+        schema = None
+        try:
+            for frame in frames:
+                frame = frame.copy()
+                for column in ("file", "syscall", "errno", "state"):
+                    frame[column] = frame[column].astype("string")
+                table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(path, schema, compression="zstd")
+                writer.write_table(table)
+                rows += len(frame)
+            if writer is None:
+                empty = events_frame({name: [] for name in COLUMNS})
+                for column in ("file", "syscall", "errno", "state"):
+                    empty[column] = empty[column].astype("string")
+                pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), path)
+        finally:
+            if writer is not None:
+                writer.close()
+        return rows
+    with open(path, "w", encoding="utf-8", newline="", errors="surrogateescape") as fh:
+        first = True
+        for frame in frames:
+            text = names_for_text(frame)
+            if fmt == "csv":
+                text.to_csv(fh, index=False, header=first)
+            else:
+                for record in text.to_dict(orient="records"):
+                    fh.write(json.dumps({k: _jsonable(v) for k, v in record.items()}, ensure_ascii=False))
+                    fh.write("\n")
+            first = False
+            rows += len(frame)
+        if first and fmt == "csv":
+            fh.write(",".join(COLUMNS) + "\n")
+    return rows
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, str):
+        # Undecodable input bytes were kept as surrogates; show them as \\xNN.
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
+
+
+def write_event_stream(events: Iterable[SyscallEvent], path: str | Path) -> int:
+    """Stream events to ``path`` in batches (bounded memory)."""
+    return write_events(_batches(events), path)

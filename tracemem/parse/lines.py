@@ -1,0 +1,225 @@
+"""One physical strace line into a :class:`LineRecord`, by two parsers that must agree.
+
+``lark_line`` is the plain grammar parse (the authority). ``fast_line`` handles the common shapes
+(complete, unfinished and resumed syscall lines) with regular expressions assembled from the
+grammar's own terminals, and returns None for anything else so the caller falls back to Lark.
+The differential tests run both on every line of every corpus file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from lark import Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .grammar import strace_parser, terminal_regex
+
+
+class LineRecord(NamedTuple):
+    """What one line says, before any state (joining, pid attribution, time) is applied.
+
+    kind: call | unfinished | resumed | resumed_unfinished | detached | signal | exited | notice |
+    frame | summary_header | summary_separator | summary_row.
+    """
+
+    kind: str
+    pid: int | None = None
+    stamp: str | None = None
+    rel: str | None = None
+    sysno: int | None = None
+    ip: str | None = None
+    name: str | None = None
+    args: str = ""
+    ret: str | None = None
+    ret_deco: str | None = None
+    errno: str | None = None
+    parens: tuple[str, ...] = ()
+    duration: str | None = None
+    text: str | None = None
+
+
+class LineSyntaxError(Exception):
+    """A line the grammar rejects: 1-based column, reason, and whether the line just ended early."""
+
+    def __init__(self, column: int, reason: str, at_end: bool):
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+        self.at_end = at_end
+
+
+def _pid(tok: Token) -> int:
+    text = str(tok)
+    if text.startswith("[pid"):
+        text = text[4:-1].strip()
+    cut = text.find("<")
+    return int(text[:cut] if cut >= 0 else text)
+
+
+def lark_line(text: str) -> LineRecord:
+    """Parse one line with the grammar. Raises LineSyntaxError."""
+    try:
+        tree = strace_parser().parse(text, start="line")
+    except UnexpectedEOF as exc:
+        raise LineSyntaxError(len(text) + 1, "line ends too early", True) from None
+    except UnexpectedToken as exc:
+        at_end = exc.token.type == "$END"
+        col = exc.column if isinstance(exc.column, int) and exc.column > 0 else len(text) + 1
+        if at_end:
+            reason = "line ends too early: expected " + _expected(exc.expected)
+        else:
+            reason = f"unexpected {str(exc.token)[:30]!r}: expected " + _expected(exc.expected)
+        raise LineSyntaxError(col, reason, at_end) from None
+    except UnexpectedCharacters as exc:
+        allowed = _expected(exc.allowed) if exc.allowed else "nothing more"
+        raise LineSyntaxError(exc.column, f"unexpected character {exc.char!r}: expected {allowed}", False) from None
+    except UnexpectedInput as exc:  # pragma: no cover
+        raise LineSyntaxError(getattr(exc, "column", 1) or 1, "syntax error", False) from None
+    return _record(tree)
+
+
+_FRIENDLY = {
+    "RPAR": "')'", "LPAR": "'('", "EQUAL": "'='", "ARGS": "arguments", "UNFINISHED": "<unfinished ...>",
+    "RETVAL": "a return value", "NAME": "a syscall name", "DURATION": "<duration>",
+}
+
+
+def _expected(names: set[str] | frozenset[str]) -> str:
+    shown = sorted({_FRIENDLY.get(n, n) for n in names})
+    if len(shown) > 5:
+        shown = shown[:5] + ["..."]
+    return ", ".join(shown)
+
+
+def _record(tree: Tree) -> LineRecord:
+    kind = tree.data
+    if kind == "frame_line":
+        return LineRecord("frame", text=str(tree.children[0])[2:])
+    if kind in ("summary_header", "summary_separator", "summary_row"):
+        return LineRecord(str(kind), text=str(tree.children[0]))
+    pid = stamp = rel = sysno = ip = None
+    for child in tree.children:
+        data = child.data
+        if data == "pid":
+            pid = _pid(child.children[0])
+        elif data == "stamp":
+            stamp = str(child.children[0])
+        elif data == "relstamp":
+            rel = str(child.children[0])[2:-1].strip()
+        elif data == "sysno":
+            sysno = int(str(child.children[0])[1:-1])
+        elif data == "ip":
+            ip = str(child.children[0])[1:-1]
+        else:
+            body = child
+    if body.data in ("signal", "exited", "notice"):
+        return LineRecord(str(body.data), pid, stamp, rel, sysno, ip, text=str(body.children[0]))
+    head = str(body.children[0])
+    if body.data == "syscall":
+        name, resumed = head, False
+    else:
+        name, resumed = head[4:-9].strip(), True  # "<... NAME resumed>"
+    args = ""
+    tail = body.children[-1]
+    if len(body.children) == 3:
+        args = str(body.children[1]).strip()
+    if tail.data == "unfinished":
+        kind = "resumed_unfinished" if resumed else "unfinished"
+        return LineRecord(kind, pid, stamp, rel, sysno, ip, name, args)
+    if tail.data == "detached":
+        return LineRecord("detached", pid, stamp, rel, sysno, ip, name, args)
+    result = tail.children[-1]
+    ret = ret_deco = errno = duration = None
+    parens: list[str] = []
+    for tok in result.children:
+        t = tok.type
+        if t == "RETVAL":
+            ret = str(tok)
+        elif t == "DECO":
+            ret_deco = str(tok)[1:-1]
+        elif t == "ERRNO":
+            errno = str(tok)
+        elif t == "PAREN":
+            parens.append(str(tok)[1:-1])
+        elif t == "DURATION":
+            duration = str(tok).strip()[1:-1]
+    return LineRecord("resumed" if resumed else "call", pid, stamp, rel, sysno, ip, name, args,
+                      ret, ret_deco, errno, tuple(parens), duration)
+
+
+# ----------------------------------------------------------------------------------------------
+# The fast path
+# ----------------------------------------------------------------------------------------------
+
+_PREFIX = (
+    r"[ \t]*(?:(?P<pid>\d{1,9})[ \t]+|\[pid +(?P<pidb>\d+)\][ \t]*)?"
+    r"(?:(?P<stamp>\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,})[ \t]+)?"
+)
+_NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+
+
+class _Fast:
+    """The fast path's regular expressions, assembled from the grammar's terminals on first use."""
+
+    def __init__(self) -> None:
+        t = terminal_regex
+        result = (
+            r"\)[ \t]*=[ \t]*(?P<ret>" + t("RETVAL") + ")"
+            r"(?P<deco>(?!<(?:\d+(?:\.\d{1,9})?|unavailable)>)" + t("DECO") + ")?"
+            r"(?:[ \t]*(?P<errno>" + t("ERRNO") + r"))?"
+            r"(?P<parens>(?:[ \t]*" + t("PAREN") + ")*)"
+            r"(?:[ \t]*<(?P<dur>\d+(?:\.\d{1,9})?|unavailable)>)?[ \t]*"
+        )
+        self.call = re.compile(_PREFIX + _NAME + r"\((?P<args>.*?)" + result).fullmatch
+        self.unfinished = re.compile(
+            _PREFIX + _NAME + r"\((?P<args>.*?)[ \t]*<unfinished \.\.\.>[ \t]*").fullmatch
+        self.resumed = re.compile(
+            _PREFIX + r"<\.\.\. " + _NAME + r" resumed>(?P<args>.*?)" + result).fullmatch
+        self.args_ok = re.compile("(?:" + t("ARGS") + ")").fullmatch
+        self.parens = re.compile(t("PAREN")).findall
+
+
+_FAST: _Fast | None = None
+
+
+def fast_line(text: str) -> LineRecord | None:
+    """The record for a common-shape line, equal to ``lark_line(text)``; None for other lines."""
+    global _FAST
+    fast = _FAST or _Fast()
+    _FAST = fast
+    if text.endswith("<unfinished ...>"):
+        if "resumed>" in text:
+            return None
+        m = fast.unfinished(text)
+        if m is None:
+            return None
+        args = m.group("args")
+        if args and fast.args_ok(args) is None:
+            return None
+        return LineRecord("unfinished", _fpid(m), m.group("stamp"), None, None, None,
+                          m.group("name"), args.strip())
+    if "resumed>" in text:
+        m = fast.resumed(text)
+        kind = "resumed"
+    else:
+        m = fast.call(text)
+        kind = "call"
+    if m is None:
+        return None
+    args = m.group("args")
+    # The lazy ".*?" stops at the first ") = " after which the line can end; strings and macros
+    # can hold one, so the arguments must also be exactly one ARGS token, else Lark decides.
+    if args and fast.args_ok(args) is None:
+        return None
+    parens = m.group("parens")
+    deco = m.group("deco")
+    return LineRecord(kind, _fpid(m), m.group("stamp"), None, None, None, m.group("name"),
+                      args.strip(), m.group("ret"), deco[1:-1] if deco else None, m.group("errno"),
+                      tuple(p[1:-1] for p in fast.parens(parens)) if parens else (), m.group("dur"))
+
+
+def _fpid(m: re.Match[str]) -> int | None:
+    pid = m.group("pid") or m.group("pidb")
+    return int(pid) if pid is not None else None

@@ -1,0 +1,151 @@
+"""Opening trace inputs: plain or compressed files, stdin, globs; streamed in bounded memory."""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import glob
+import gzip
+import io
+import lzma
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Sequence
+
+from ..errors import InputError
+
+CHUNK = 1 << 22  # 4 MiB of text at a time
+_FF_SUFFIX = re.compile(r"\.(\d{2,9})$")
+
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a path (or "-" for stdin) and, for an ``strace -ff`` file, the pid its name gives."""
+
+    path: str
+    default_pid: int | None = None
+
+    @property
+    def label(self) -> str:
+        return "<stdin>" if self.path == "-" else self.path
+
+
+def expand(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
+    """Expand globs and check that each input exists; pids from ``-ff`` style names."""
+    if not paths:
+        raise InputError("no trace given: pass one or more log files (or - for standard input)")
+    out: list[Source] = []
+    for raw in paths:
+        text = os.fspath(raw)
+        if text == "-":
+            out.append(Source("-"))
+            continue
+        if any(ch in text for ch in "*?[") and not os.path.exists(text):
+            matches = sorted(glob.glob(text))
+            if not matches:
+                raise InputError(f"{text}: no file matches this pattern")
+            names = matches
+        else:
+            names = [text]
+        for name in names:
+            p = Path(name)
+            if not p.exists():
+                raise InputError(f"{name}: no such file")
+            if p.is_dir():
+                raise InputError(f"{name}: is a directory; pass the log files in it (e.g. {name}/trace.*)")
+            out.append(Source(name, _ff_pid(name)))
+    return out
+
+
+def _ff_pid(name: str) -> int | None:
+    base = Path(name).name
+    for ext in (".gz", ".xz", ".zst", ".bz2"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    m = _FF_SUFFIX.search(base)
+    return int(m.group(1)) if m else None
+
+
+def _open_binary(source: Source) -> BinaryIO:
+    if source.path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(source.path, "rb")
+    except OSError as exc:
+        raise InputError(f"{source.path}: cannot open ({exc.strerror})") from None
+
+
+def _decompressed(raw: BinaryIO, label: str) -> BinaryIO:
+    """Wrap a stream in the decompressor its first bytes call for (streamed, never whole)."""
+    peekable = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+    head = peekable.peek(6)[:6]  # type: ignore[attr-defined]
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            if kind == "gzip":
+                return gzip.GzipFile(fileobj=peekable)  # type: ignore[return-value]
+            if kind == "xz":
+                return lzma.LZMAFile(peekable)  # type: ignore[return-value]
+            if kind == "bzip2":
+                return bz2.BZ2File(peekable)  # type: ignore[return-value]
+            try:
+                import zstandard
+            except ImportError:
+                raise InputError(f"{label}: zstd-compressed, and the zstandard package is missing "
+                                 "(pip install zstandard)") from None
+            return zstandard.ZstdDecompressor().stream_reader(peekable)  # type: ignore[return-value]
+    return peekable  # type: ignore[return-value]
+
+
+def iter_lines(source: Source) -> Iterator[str]:
+    """The lines of one input without their line ends, read in chunks (bounded memory).
+
+    Undecodable bytes are kept as surrogate escapes, so binary junk never stops the parse.
+    """
+    raw = _open_binary(source)
+    try:
+        stream = _decompressed(raw, source.label)
+        rest = ""
+        decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        while True:
+            try:
+                block = stream.read(CHUNK)
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
+            except Exception as exc:  # zstandard raises its own ZstdError
+                if type(exc).__name__ == "ZstdError":
+                    raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
+                raise
+            if not block:
+                rest += decoder.decode(b"", final=True)
+                break
+            text = rest + decoder.decode(block)
+            if "\r" in text:
+                text = text.replace("\r\n", "\n")
+            lines = text.split("\n")
+            rest = lines.pop()
+            yield from lines
+        if rest:
+            yield rest
+    finally:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+
+
+def sniff(source: Source, lines: int = 50) -> list[str]:
+    """The first lines of an input, for format detection (stdin cannot be re-read: see caller)."""
+    out = []
+    for line in iter_lines(source):
+        out.append(line)
+        if len(out) >= lines:
+            break
+    return out

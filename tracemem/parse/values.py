@@ -1,0 +1,632 @@
+"""Argument values: the generic form every strace argument parses into, and the typed form of
+memory and process syscalls built from it.
+
+The grammar (``args`` and ``arg`` rules of strace.lark) turns argument text into generic values;
+:func:`decode` maps a syscall's generic values onto its typed record (``Mmap``, ``Clone`` ...).
+Both parsers (the fast path and plain Lark) go through :func:`decode`, so they agree on typing
+as long as they agree on the generic values, which the differential tests check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lark import Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedInput
+
+from .. import flags as F
+from ..events import (
+    Brk, Clone, Decoded, Execve, Exit, Madvise, Mmap, Mprotect, Mremap, Mseal, Munmap,
+    PrctlSetVma, ProcessMadvise, Shmat, Shmdt,
+)
+from .grammar import strace_parser, terminal_regex
+
+
+# ----------------------------------------------------------------------------------------------
+# Generic values
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """A flag expression "A|B|0x10", or a single symbolic name such as NULL or MADV_FREE."""
+
+    parts: tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    """A quoted string, decoded from C escapes; ``truncated`` when strace printed "..." after it."""
+
+    value: str
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decorated:
+    """A value with a -y/-yy/-Y decoration: 3</usr/lib/libc.so.6> is (3, "/usr/lib/libc.so.6")."""
+
+    value: Any
+    decoration: str
+
+
+@dataclass(frozen=True, slots=True)
+class Commented:
+    """A value followed by a comment: 0x7ffd736431f0 /* 35 vars */, 0x8 /* MADV_FREE */."""
+
+    value: Any
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class Struct:
+    """A brace group: fields are (name, value); a field without a name has name None."""
+
+    fields: tuple[tuple[str | None, Any], ...]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class KeyValue:
+    """name=value at the top level of an argument list (clone's child_stack=..., flags=...)."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Modified:
+    """A value strace printed on entry and on exit: {...} => {...}."""
+
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """Anything else (macro expressions, calls, ~[...], sequences): its pieces in order."""
+
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A function-like form: makedev(0xfe, 0), htons(80)."""
+
+    name: str
+    args: tuple[Any, ...]
+
+
+class Ellipsis_:
+    """strace's "..." (elided remainder)."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+ELLIPSIS = Ellipsis_()
+
+_ESCAPES = {"n": 10, "t": 9, "r": 13, "v": 11, "f": 12, "a": 7, "b": 8, "e": 27, '"': 34, "\\": 92, "'": 39, "?": 63}
+_ESC_RE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)")
+
+
+def unescape(body: str) -> str:
+    """Decode the C escapes strace writes inside quotes into text (bytes as UTF-8, bad bytes kept
+    as surrogate escapes so nothing is lost)."""
+    if "\\" not in body:
+        return body
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        if code[0] == "x":
+            return chr(0xDC00 + int(code[1:], 16)) if int(code[1:], 16) >= 0x80 else chr(int(code[1:], 16))
+        if code[0] in "01234567":
+            value = int(code, 8) & 0xFF
+            return chr(0xDC00 + value) if value >= 0x80 else chr(value)
+        return chr(_ESCAPES.get(code, ord(code)))
+
+    text = _ESC_RE.sub(one, body)
+    # Re-assemble UTF-8 sequences that were escaped byte by byte.
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    except UnicodeError:
+        return text
+
+
+def parse_int(text: str) -> int:
+    """An INT token: hex, decimal, or octal with a leading 0 (strace prints modes as 0644)."""
+    neg = text.startswith("-")
+    body = text[1:] if neg else text
+    if body.startswith(("0x", "0X")):
+        value = int(body, 16)
+    elif len(body) > 1 and body[0] == "0":
+        value = int(body, 8) if body.isdigit() and "8" not in body and "9" not in body else int(body)
+    else:
+        value = int(body)
+    return -value if neg else value
+
+
+def _string(token: str) -> Str:
+    truncated = token.endswith("...")
+    body = token[1:-4] if truncated else token[1:-1]
+    return Str(unescape(body), truncated)
+
+
+def _interpret(items: list[Any]) -> Any:
+    """Turn the items of one argument into a value."""
+    if not items:
+        return None
+    if len(items) == 1:
+        return _single(items[0])
+    first = items[0]
+    if isinstance(first, _Name) and isinstance(items[1], _Op) and items[1].text == "=":
+        return KeyValue(first.text, _interpret(items[2:]))
+    if isinstance(items[-1], _Comment):
+        return Commented(_interpret(items[:-1]), items[-1].text)
+    if isinstance(items[-1], _Deco) and len(items) == 2:
+        return Decorated(_single(items[0]), items[-1].text)
+    if len(items) >= 3 and all(
+        (isinstance(it, _Op) and it.text == "|") if i % 2 else isinstance(it, (_Name, int))
+        for i, it in enumerate(items)
+    ) and len(items) % 2 == 1:
+        return Flags(tuple(it.text if isinstance(it, _Name) else it for it in items[::2]))
+    arrow = [i for i, it in enumerate(items) if isinstance(it, _Op) and it.text == "=>"]
+    if len(arrow) == 1:
+        i = arrow[0]
+        return Modified(_interpret(items[:i]), _interpret(items[i + 1 :]))
+    if len(items) == 2 and isinstance(first, _Name) and isinstance(items[1], _Paren):
+        return Call(first.text, items[1].values)
+    return Expr(tuple(_single(it) for it in items))
+
+
+def _single(item: Any) -> Any:
+    if isinstance(item, _Name):
+        return Flags((item.text,))
+    if isinstance(item, _Paren):
+        return Expr(item.values)
+    if isinstance(item, _Comment):
+        return Commented(None, item.text)
+    if isinstance(item, (_Op, _Deco)):
+        return Expr((item.text,))
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Comment:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Deco:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Paren:
+    values: tuple[Any, ...]
+
+
+class ArgsTransformer(Transformer):
+    """Builds generic values from the ``args``/``arg`` parse tree."""
+
+    def args(self, children: list[Any]) -> list[Any]:
+        if len(children) == 1 and children[0] is None:
+            return []
+        return list(children)
+
+    def arg(self, children: list[Any]) -> Any:
+        return _interpret(children)
+
+    @v_args(inline=True)
+    def string(self, tok: Token) -> Str:
+        return _string(str(tok))
+
+    @v_args(inline=True)
+    def comment(self, tok: Token) -> _Comment:
+        return _Comment(str(tok)[2:-2].strip())
+
+    @v_args(inline=True)
+    def deco(self, tok: Token) -> _Deco:
+        return _Deco(str(tok)[1:-1])
+
+    @v_args(inline=True)
+    def int(self, tok: Token) -> int:
+        return parse_int(str(tok))
+
+    @v_args(inline=True)
+    def name(self, tok: Token) -> _Name:
+        return _Name(str(tok))
+
+    @v_args(inline=True)
+    def op(self, tok: Token) -> _Op:
+        return _Op(str(tok))
+
+    @v_args(inline=True)
+    def ellipsis(self, tok: Token) -> Ellipsis_:
+        return ELLIPSIS
+
+    @v_args(inline=True)
+    def char(self, tok: Token) -> Str:
+        return Str(unescape(str(tok)[1:-1]))
+
+    @v_args(inline=True)
+    def paren(self, args: list[Any]) -> _Paren:
+        return _Paren(tuple(args))
+
+    @v_args(inline=True)
+    def array(self, args: list[Any]) -> list[Any]:
+        return list(args)
+
+    @v_args(inline=True)
+    def struct(self, args: list[Any]) -> Struct:
+        fields = []
+        for value in args:
+            if isinstance(value, KeyValue):
+                fields.append((value.key, value.value))
+            else:
+                fields.append((None, value))
+        return Struct(tuple(fields))
+
+
+_TRANSFORMER = ArgsTransformer()
+
+
+class ArgsSyntaxError(ValueError):
+    """Argument text that the ``args`` rule rejects; ``column`` is 1-based within the text."""
+
+    def __init__(self, message: str, column: int):
+        super().__init__(message)
+        self.column = column
+
+
+def parse_args(text: str) -> list[Any]:
+    """Parse an argument list into generic values with the grammar (the on-demand path)."""
+    if not text.strip():
+        return []
+    try:
+        tree = strace_parser().parse(text, start="args")
+    except UnexpectedInput as exc:
+        raise ArgsSyntaxError(_describe(exc), exc.column if isinstance(exc.column, int) else 1) from None
+    except LarkError as exc:  # pragma: no cover - grammar-level failures
+        raise ArgsSyntaxError(str(exc), 1) from None
+    return _TRANSFORMER.transform(tree)
+
+
+def parse_arg(text: str) -> Any:
+    """Parse one argument into a generic value with the grammar."""
+    try:
+        tree = strace_parser().parse(text, start="arg")
+    except UnexpectedInput as exc:
+        raise ArgsSyntaxError(_describe(exc), exc.column if isinstance(exc.column, int) else 1) from None
+    return _TRANSFORMER.transform(tree)
+
+
+def _describe(exc: UnexpectedInput) -> str:
+    token = getattr(exc, "token", None)
+    if token is not None and getattr(token, "type", None) == "$END":
+        return "unexpected end of line"
+    char = getattr(exc, "char", None)
+    if char is not None:
+        return f"unexpected character {char!r}"
+    if token is not None:
+        return f"unexpected {str(token)!r}"
+    return "syntax error"
+
+
+# ----------------------------------------------------------------------------------------------
+# Fast per-argument decoding for memory syscalls: integers by the grammar's own INT terminal,
+# everything else parsed once per distinct text with the grammar and cached.
+# ----------------------------------------------------------------------------------------------
+
+_INT_FULL: Callable[[str], Any] | None = None
+_ARG_CACHE: dict[str, Any] = {}
+_ARG_CACHE_MAX = 200_000
+
+
+def fast_arg(text: str) -> Any:
+    """The generic value of one argument; equal to ``parse_arg(text)`` (tested differentially)."""
+    global _INT_FULL
+    if _INT_FULL is None:
+        _INT_FULL = re.compile(r"[ \t]*(?:" + terminal_regex("INT") + r")[ \t]*").fullmatch
+    if _INT_FULL(text):
+        return parse_int(text.strip())
+    value = _ARG_CACHE.get(text)
+    if value is None:
+        if len(_ARG_CACHE) >= _ARG_CACHE_MAX:
+            _ARG_CACHE.clear()
+        value = _ARG_CACHE[text] = parse_arg(text)
+    return value
+
+
+# Syscalls whose arguments never contain strings or brackets, so ", " splits them; the number of
+# arguments each takes (a different count sends the line through the full grammar).
+SPLITTABLE = {
+    "mmap": (6,), "mmap2": (6,), "munmap": (2,), "mprotect": (3,), "pkey_mprotect": (4,),
+    "madvise": (3,), "brk": (1,), "mremap": (4, 5), "mseal": (3,), "shmat": (3,), "shmdt": (1,),
+    "exit": (1,), "exit_group": (1,),
+}
+
+DECODED_SYSCALLS = frozenset(
+    list(SPLITTABLE) + ["process_madvise", "prctl", "execve", "execveat", "clone", "clone3", "fork", "vfork"]
+)
+
+
+def generic_values(name: str, text: str, fast: bool) -> list[Any]:
+    """Generic values of a decoded syscall's arguments, by the fast path or by plain Lark."""
+    if fast:
+        counts = SPLITTABLE.get(name)
+        if counts is not None:
+            if not text:
+                parts: list[str] = []
+            else:
+                parts = text.split(",")
+            if len(parts) in counts:
+                return [fast_arg(p) for p in parts]
+    return parse_args(text)
+
+
+# ----------------------------------------------------------------------------------------------
+# Typed decoding
+# ----------------------------------------------------------------------------------------------
+
+
+class DecodeError(ValueError):
+    """The arguments parsed but do not have the shape the syscall's decoder expects."""
+
+
+def as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise DecodeError(f"expected a number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Commented):
+        return as_int(value.value)
+    if isinstance(value, Decorated):
+        return as_int(value.value)
+    if isinstance(value, Flags) and len(value.parts) == 1:
+        part = value.parts[0]
+        if part == "NULL":
+            return 0
+        if isinstance(part, int):
+            return part
+    raise DecodeError(f"expected a number, got {_show(value)}")
+
+
+def as_flags(value: Any, enum_cls: type) -> Any:
+    if isinstance(value, Commented):
+        return as_flags(value.value, enum_cls)
+    if isinstance(value, int):
+        return enum_cls(value)
+    if isinstance(value, Flags):
+        total = 0
+        for part in value.parts:
+            if isinstance(part, int):
+                total |= part
+                continue
+            bit = F.flag_value(enum_cls, part)
+            if bit is None:
+                raise DecodeError(f"unknown {enum_cls.__name__} name {part}")
+            total |= bit
+        return enum_cls(total)
+    raise DecodeError(f"expected {enum_cls.__name__} flags, got {_show(value)}")
+
+
+def as_fd(value: Any) -> tuple[int, str | None]:
+    if isinstance(value, Decorated):
+        return as_int(value.value), value.decoration
+    return as_int(value), None
+
+
+def as_str(value: Any) -> Str:
+    if isinstance(value, Str):
+        return value
+    raise DecodeError(f"expected a string, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _need(values: list[Any], *counts: int) -> None:
+    if len(values) not in counts:
+        raise DecodeError(f"expected {' or '.join(map(str, counts))} arguments, got {len(values)}")
+
+
+def _strings(value: Any) -> tuple[tuple[str, ...], bool]:
+    """An argv/envp array: its strings, and whether strace elided part of it."""
+    if isinstance(value, Commented):
+        value = value.value
+    if value is None or (isinstance(value, Flags) and value.parts == ("NULL",)):
+        return (), False
+    if not isinstance(value, list):
+        raise DecodeError(f"expected an array of strings, got {_show(value)}")
+    out: list[str] = []
+    truncated = False
+    for item in value:
+        if item is ELLIPSIS or item is None:
+            truncated = True
+        elif isinstance(item, Str):
+            out.append(item.value)
+            truncated = truncated or item.truncated
+        elif isinstance(item, Commented) and item.value is None:
+            continue
+        else:
+            raise DecodeError(f"expected a string in the array, got {_show(item)}")
+    return tuple(out), truncated
+
+
+_VARS_RE = re.compile(r"(\d+) vars?")
+
+
+def _env(value: Any) -> tuple[int | None, tuple[str, ...] | None, bool]:
+    """envp forms: 0x7ffd... /* 35 vars */, [/* 61 vars */], ["A=b", ...], NULL."""
+    if isinstance(value, Commented):
+        m = _VARS_RE.fullmatch(value.comment)
+        return (int(m.group(1)) if m else None), None, False
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Commented) and value[0].value is None:
+        m = _VARS_RE.fullmatch(value[0].comment)
+        return (int(m.group(1)) if m else None), None, False
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Expr):
+        return None, None, True
+    if isinstance(value, int) or (isinstance(value, Flags) and value.parts == ("NULL",)):
+        return (0 if as_int(value) == 0 else None), (() if as_int(value) == 0 else None), False
+    strings, truncated = _strings(value)
+    return len(strings), strings, truncated
+
+
+def _mmap(v: list[Any], pages: bool) -> Mmap:
+    _need(v, 6)
+    fd, path = as_fd(v[4])
+    offset = as_int(v[5])
+    return Mmap(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.Prot), as_flags(v[3], F.MapFlags),
+                fd, offset * 4096 if pages else offset, path)
+
+
+def _mremap(v: list[Any]) -> Mremap:
+    _need(v, 4, 5)
+    return Mremap(as_int(v[0]), as_int(v[1]), as_int(v[2]), as_flags(v[3], F.MremapFlags),
+                  as_int(v[4]) if len(v) == 5 else None)
+
+
+def _process_madvise(v: list[Any]) -> ProcessMadvise:
+    _need(v, 5)
+    iov = v[1]
+    pairs: list[tuple[int, int]] = []
+    if isinstance(iov, list):
+        for item in iov:
+            if isinstance(item, Struct):
+                pairs.append((as_int(item.get("iov_base", 0)), as_int(item.get("iov_len", 0))))
+    pidfd, _ = as_fd(v[0])
+    return ProcessMadvise(pidfd, tuple(pairs), as_int(v[2]), as_flags(v[3], F.Advice), as_int(v[4]))
+
+
+def _prctl(v: list[Any]) -> PrctlSetVma | None:
+    if not v:
+        raise DecodeError("prctl without arguments")
+    try:
+        option = as_int(v[0])
+    except DecodeError:
+        option = None
+    first = v[0]
+    if not (option == F.PrctlOption.PR_SET_VMA or (isinstance(first, Flags) and first.parts == ("PR_SET_VMA",))):
+        return None
+    _need(v, 5)
+    attr_v = v[1]
+    attr = 0 if isinstance(attr_v, Flags) and attr_v.parts == ("PR_SET_VMA_ANON_NAME",) else as_int(attr_v)
+    name_v = v[4]
+    if isinstance(name_v, Str):
+        name = name_v.value
+    elif as_int(name_v) == 0:
+        name = None
+    else:
+        raise DecodeError(f"expected a name string, got {_show(name_v)}")
+    return PrctlSetVma(attr, as_int(v[2]), as_int(v[3]), name)
+
+
+def _execve(v: list[Any], at: bool) -> Execve:
+    if at:
+        _need(v, 5)
+        dirfd, _ = as_fd(v[0]) if not (isinstance(v[0], (Flags, Decorated)) and "AT_FDCWD" in repr(v[0])) else (-100, None)
+        path, argv_v, env_v, flags = v[1], v[2], v[3], as_flags(v[4], F.ExecveatFlags)
+    else:
+        _need(v, 3)
+        dirfd, flags = None, None
+        path, argv_v, env_v = v
+    p = as_str(path)
+    argv, argv_trunc = _strings(argv_v)
+    env_count, env, env_trunc = _env(env_v)
+    return Execve(p.value, argv, env_count, env, dirfd, flags, p.truncated or argv_trunc or env_trunc)
+
+
+def _clone_flags(value: Any) -> tuple[F.CloneFlags, int | None]:
+    flags = as_flags(value, F.CloneFlags)
+    signal = int(flags) & 0xFF if not int(flags) & F.CloneFlags.CLONE_NEWTIME else int(flags) & 0x7F
+    return F.CloneFlags(int(flags) & ~0xFF | (int(flags) & F.CloneFlags.CLONE_NEWTIME)), signal or None
+
+
+def _clone(v: list[Any]) -> Clone:
+    kw = {item.key: item.value for item in v if isinstance(item, KeyValue)}
+    if "flags" not in kw:
+        raise DecodeError("clone without flags=")
+    flags, signal = _clone_flags(kw["flags"])
+    stack = kw.get("child_stack", kw.get("stack"))
+    return Clone(flags, signal, as_int(stack) if stack is not None else None, None,
+                 as_int(kw["tls"]) if "tls" in kw else None)
+
+
+def _clone3(v: list[Any]) -> Clone:
+    if not v:
+        raise DecodeError("clone3 without arguments")
+    args = v[0]
+    if isinstance(args, Modified):
+        args = args.before
+    if not isinstance(args, Struct):
+        raise DecodeError(f"expected clone_args struct, got {_show(args)}")
+    flags = as_flags(args.get("flags", 0), F.CloneFlags)
+    sig = args.get("exit_signal")
+    signal: int | None = None
+    if isinstance(sig, Flags) and len(sig.parts) == 1 and isinstance(sig.parts[0], str):
+        signal = F.SIGNALS.get(sig.parts[0])
+    elif sig is not None:
+        signal = as_int(sig) or None
+    stack = args.get("stack")
+    size = args.get("stack_size")
+    tls = args.get("tls")
+    return Clone(flags, signal, as_int(stack) if stack is not None else None,
+                 as_int(size) if size is not None else None, as_int(tls) if tls is not None else None)
+
+
+_DECODERS: dict[str, Callable[[list[Any]], Decoded | None]] = {
+    "mmap": lambda v: _mmap(v, False),
+    "mmap2": lambda v: _mmap(v, True),
+    "munmap": lambda v: (_need(v, 2), Munmap(as_int(v[0]), as_int(v[1])))[1],
+    "mprotect": lambda v: (_need(v, 3), Mprotect(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.Prot)))[1],
+    "pkey_mprotect": lambda v: (_need(v, 4), Mprotect(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.Prot), as_int(v[3])))[1],
+    "madvise": lambda v: (_need(v, 3), Madvise(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.Advice)))[1],
+    "process_madvise": _process_madvise,
+    "brk": lambda v: (_need(v, 1), Brk(as_int(v[0])))[1],
+    "mremap": _mremap,
+    "mseal": lambda v: (_need(v, 3), Mseal(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.MsealFlags)))[1],
+    "shmat": lambda v: (_need(v, 3), Shmat(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.ShmFlags)))[1],
+    "shmdt": lambda v: (_need(v, 1), Shmdt(as_int(v[0])))[1],
+    "prctl": _prctl,
+    "execve": lambda v: _execve(v, False),
+    "execveat": lambda v: _execve(v, True),
+    "clone": _clone,
+    "clone3": _clone3,
+    "fork": lambda v: Clone(F.CloneFlags(0), F.SIGNALS["SIGCHLD"]),
+    "vfork": lambda v: Clone(F.CloneFlags.CLONE_VM | F.CloneFlags.CLONE_VFORK, F.SIGNALS["SIGCHLD"]),
+    "exit": lambda v: (_need(v, 1), Exit(as_int(v[0])))[1],
+    "exit_group": lambda v: (_need(v, 1), Exit(as_int(v[0])))[1],
+}
+
+
+def decode(name: str, args: str, fast: bool = True) -> tuple[Decoded | None, str | None]:
+    """Typed arguments of a memory or process syscall: (record, None) or (None, reason)."""
+    decoder = _DECODERS.get(name)
+    if decoder is None:
+        return None, None
+    try:
+        return decoder(generic_values(name, args, fast)), None
+    except ArgsSyntaxError as exc:
+        return None, f"arguments do not parse: {exc} at column {exc.column}"
+    except (DecodeError, ValueError, TypeError) as exc:
+        return None, str(exc)
