@@ -123,9 +123,9 @@ def parse(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress on stderr (terminal only)."),
 ) -> None:
     """Write the events as a table (Parquet, CSV or JSON Lines, by the output's suffix)."""
-    from .output import output_format, write_event_stream, write_events
+    from .output import output_format, write_batches, write_events
     from .parse.source import expand
-    from .trace import iter_events, read_trace
+    from .trace import iter_batches, read_trace
 
     try:
         output_format(output)
@@ -137,7 +137,7 @@ def parse(
                 report = trace.report
                 rows = write_events([trace.df], output)
             else:
-                rows = write_event_stream(iter_events(logs, report=report, strict=strict, on_lines=on_lines), output)
+                rows = write_batches(iter_batches(logs, report=report, strict=strict, on_lines=on_lines), output)
     except TracememError as exc:
         _fail(exc)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
+from typing import NamedTuple, Union
 
 from .flags import Advice, CloneFlags, ExecveatFlags, MapFlags, MremapFlags, MsealFlags, Prot, ShmFlags
 
@@ -41,8 +41,7 @@ class State(str, enum.Enum):
 # ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Mmap:
+class Mmap(NamedTuple):
     """mmap / mmap2 (offset in bytes; mmap2's page offset already multiplied)."""
 
     addr: int
@@ -54,14 +53,12 @@ class Mmap:
     fd_path: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Munmap:
+class Munmap(NamedTuple):
     addr: int
     length: int
 
 
-@dataclass(frozen=True, slots=True)
-class Mprotect:
+class Mprotect(NamedTuple):
     """mprotect and pkey_mprotect (pkey is None for mprotect)."""
 
     addr: int
@@ -70,15 +67,13 @@ class Mprotect:
     pkey: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Madvise:
+class Madvise(NamedTuple):
     addr: int
     length: int
     advice: Advice
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessMadvise:
+class ProcessMadvise(NamedTuple):
     pidfd: int
     iovec: tuple[tuple[int, int], ...]
     vlen: int
@@ -86,13 +81,11 @@ class ProcessMadvise:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
-class Brk:
+class Brk(NamedTuple):
     addr: int
 
 
-@dataclass(frozen=True, slots=True)
-class Mremap:
+class Mremap(NamedTuple):
     old_addr: int
     old_length: int
     new_length: int
@@ -100,27 +93,23 @@ class Mremap:
     new_addr: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Mseal:
+class Mseal(NamedTuple):
     addr: int
     length: int
     flags: MsealFlags
 
 
-@dataclass(frozen=True, slots=True)
-class Shmat:
+class Shmat(NamedTuple):
     shmid: int
     addr: int
     flags: ShmFlags
 
 
-@dataclass(frozen=True, slots=True)
-class Shmdt:
+class Shmdt(NamedTuple):
     addr: int
 
 
-@dataclass(frozen=True, slots=True)
-class PrctlSetVma:
+class PrctlSetVma(NamedTuple):
     """prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, length, name); name None clears it."""
 
     attr: int
@@ -129,8 +118,7 @@ class PrctlSetVma:
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Execve:
+class Execve(NamedTuple):
     """execve / execveat. env_count is known when strace printed "/* N vars */"."""
 
     path: str
@@ -142,8 +130,7 @@ class Execve:
     truncated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Clone:
+class Clone(NamedTuple):
     """clone, clone3, fork, vfork. fork and vfork are clone with fixed flags."""
 
     flags: CloneFlags
@@ -153,8 +140,7 @@ class Clone:
     tls: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Exit:
+class Exit(NamedTuple):
     """exit / exit_group."""
 
     status: int

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .events import ParseReport, SyscallEvent
-from .trace import COLUMNS, event_row, events_frame, format_flags
+from .trace import COLUMNS, Batch, events_frame, empty_batch, format_flags
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 BATCH = 100_000
@@ -38,17 +38,6 @@ def names_for_text(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _batches(events: Iterable[SyscallEvent]) -> Iterator[pd.DataFrame]:
-    rows: list[dict[str, Any]] = []
-    for event in events:
-        rows.append(event_row(event))
-        if len(rows) >= BATCH:
-            yield events_frame(rows)
-            rows = []
-    if rows:
-        yield events_frame(rows)
-
-
 def write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
     """Write event tables (batches of one table) to ``path``; returns the number of rows."""
     fmt = output_format(path)
@@ -72,7 +61,7 @@ def write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
                 writer.write_table(table)
                 rows += len(frame)
             if writer is None:
-                empty = events_frame({name: [] for name in COLUMNS})
+                empty = events_frame(empty_batch())
                 for column in ("file", "syscall", "errno", "state"):
                     empty[column] = empty[column].astype("string")
                 pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), path)
@@ -110,6 +99,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def write_event_stream(events: Iterable[SyscallEvent], path: str | Path) -> int:
-    """Stream events to ``path`` in batches (bounded memory)."""
-    return write_events(_batches(events), path)
+def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
+    """Stream column batches to ``path`` (bounded memory)."""
+    return write_events((events_frame(b) for b in batches), path)

@@ -10,11 +10,12 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 
 from .errors import InputError, TraceParseError
-from .events import Clone, Madvise, Mmap, Mprotect, Mremap, Munmap, ParseReport, SyscallEvent
+from .events import Clone, Madvise, Mmap, Mprotect, Mremap, Munmap, ParseReport, State, SyscallEvent
 from .events import Brk, Mseal, Shmat, Shmdt, ProcessMadvise, PrctlSetVma, Execve, Exit
 from .flags import flag_names
-from .parse.source import Source, expand, iter_lines
-from .parse.strace import StraceFileReader
+from .parse.blocks import default_workers, parse_blocks
+from .parse.source import CHUNK, expand, iter_byte_blocks
+from .parse.strace import Clock
 
 PathsArg = "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
 
@@ -52,8 +53,11 @@ COLUMNS: dict[str, str] = {
     "decode_error": "string",
 }
 
-# Which enum renders each flag column as names (CSV / JSON / display).
-FLAG_COLUMNS = {"prot": "prot", "flags": None, "advice": "advice"}
+# The columns filled from the typed arguments of memory and process syscalls.
+DECODED_COLUMNS = ("addr", "length", "prot", "flags", "fd", "offset", "advice", "new_addr",
+                   "new_length", "fd_path")
+
+Batch = dict  # column name -> list of values, for one block of events
 
 
 def _paths(paths: Any) -> list[str]:
@@ -62,42 +66,95 @@ def _paths(paths: Any) -> list[str]:
     return [os.fspath(p) for p in paths]
 
 
-def iter_events(paths: Any, *, report: ParseReport | None = None, fast: bool = True,
-                strict: bool = False, on_lines: Callable[[int], None] | None = None) -> Iterator[SyscallEvent]:
-    """Stream the events of one or more logs (globs and "-" for stdin accepted).
+def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = True,
+                 strict: bool = False, on_lines: Callable[[int], None] | None = None,
+                 workers: int | None = None, columns: tuple[str, ...] | None = None,
+                 block_size: int | None = None) -> Iterator[Batch]:
+    """Stream the events of one or more logs as column batches (the fast internal form).
 
-    Every line is accounted for in ``report`` (created if not given). With ``strict`` the first
-    line error raises :class:`TraceParseError`. ``on_lines`` is called with the number of lines
-    read so far, now and then (for progress bars).
+    Every line is accounted for in ``report``. With ``strict`` the first line error raises
+    :class:`TraceParseError`. ``on_lines`` is called with the number of lines read so far.
+    ``workers`` > 1 parses blocks of a large file in that many processes (default: the number
+    of cores, for files over 32 MiB); ``columns`` limits the batch to those columns.
     """
     report = report if report is not None else ParseReport()
     sources = expand(_paths(paths))
     seq = 0
+    kinds: set[str] = set()
+    if columns is not None:
+        columns = tuple(dict.fromkeys(("line", "state", "time") + tuple(columns)))
     for source in sources:
         report.files.append(source.label)
-        reader = StraceFileReader(source.label, report, seq, source.default_pid, fast)
         errors_before = len(report.errors)
         lines_before = report.lines
         recognised_before = _recognised(report)
-        for event in _with_progress(reader.feed(iter_lines(source)), report, on_lines):
+        n_workers = workers if workers is not None else (
+            default_workers() if _size(source.path) > PARALLEL_MIN_BYTES else 1)
+        clocks: list[Clock] = []
+        blocks = iter_byte_blocks(source, block_size or CHUNK)
+        for batch in parse_blocks(source.label, blocks, report, source.default_pid, fast, columns,
+                                  n_workers, clocks):
             if strict and len(report.errors) > errors_before:
                 _raise_first(report, errors_before)
-            yield event
-        yield from reader.finish()
+            count = len(batch["line"])
+            batch["seq"] = list(range(seq, seq + count))
+            batch["file"] = [source.label] * count
+            seq += count
+            report.events += count
+            for state in batch["state"]:
+                if state != "complete":
+                    report.incomplete[state] = report.incomplete.get(state, 0) + 1
+            if on_lines is not None:
+                on_lines(report.lines)
+            yield batch
         if strict and len(report.errors) > errors_before:
             _raise_first(report, errors_before)
-        seq = reader.seq
         report.formats[source.label] = "strace"
-        kinds = sorted(reader.time_kinds)
-        report.time_kind = kinds[0] if len(kinds) == 1 else ("mixed" if kinds else None)
+        kinds |= clocks[0].kinds if clocks else set()
         if (report.lines > lines_before and _recognised(report) == recognised_before
                 and len(report.errors) == errors_before):
             raise InputError(
                 f"{source.label}: no line looks like strace output; is this a strace log? "
                 "(capture one with: strace -f -ttt -T -y -o run.trace <command>)"
             )
-        if on_lines is not None:
-            on_lines(report.lines)
+    report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
+
+
+PARALLEL_MIN_BYTES = 32 << 20
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path) if path != "-" else 1 << 40
+    except OSError:
+        return 0
+
+
+def iter_events(paths: Any, *, report: ParseReport | None = None, fast: bool = True,
+                strict: bool = False, on_lines: Callable[[int], None] | None = None) -> Iterator[SyscallEvent]:
+    """Stream the events of one or more logs (globs and "-" for stdin accepted) as typed records.
+
+    Every line is accounted for in ``report`` (created if not given): ``report.lines ==
+    report.parsed + sum(report.skipped.values()) + len(report.errors)``.
+    """
+    for batch in iter_batches(paths, report=report, fast=fast, strict=strict, on_lines=on_lines):
+        yield from batch_events(batch)
+
+
+def batch_events(batch: Batch) -> Iterator[SyscallEvent]:
+    """The typed events of one column batch."""
+    for i in range(len(batch["seq"])):
+        stack = batch["stack"][i]
+        yield SyscallEvent(
+            seq=batch["seq"][i], file=batch["file"][i], line=batch["line"][i], pid=batch["pid"][i],
+            syscall=batch["syscall"][i], args=batch["args"][i], ret=batch["ret"][i],
+            errno=batch["errno"][i], errmsg=batch["errmsg"][i], time=batch["time"][i],
+            duration=batch["duration"][i], end_line=batch["end_line"][i],
+            ret_text=batch["ret_text"][i], ret_detail=batch["ret_detail"][i],
+            injected=batch["injected"][i], state=State(batch["state"][i]),
+            sysno=batch["sysno"][i], ip=batch["ip"][i], stack=tuple(stack) if stack else (),
+            decoded=batch["decoded"][i], decode_error=batch["decode_error"][i],
+        )
 
 
 def _recognised(report: ParseReport) -> int:
@@ -105,70 +162,53 @@ def _recognised(report: ParseReport) -> int:
     return report.parsed + sum(n for k, n in report.skipped.items() if k not in ("program output", "blank"))
 
 
-def _with_progress(events: Iterator[SyscallEvent], report: ParseReport,
-                   on_lines: Callable[[int], None] | None) -> Iterator[SyscallEvent]:
-    if on_lines is None:
-        yield from events
-        return
-    last = 0
-    for event in events:
-        if report.lines - last >= 50_000:
-            last = report.lines
-            on_lines(last)
-        yield event
-
-
 def _raise_first(report: ParseReport, index: int) -> None:
     issue = report.errors[index]
     raise TraceParseError(issue.file, issue.line, issue.column, issue.text, issue.reason)
 
 
-def event_row(event: SyscallEvent) -> dict[str, Any]:
-    """The events-table row of one event."""
-    row: dict[str, Any] = {
-        "seq": event.seq, "file": event.file, "line": event.line,
-        "end_line": event.end_line if event.end_line is not None else event.line,
-        "pid": event.pid, "time": event.time, "duration": event.duration,
-        "syscall": event.syscall, "args": event.args, "ret": _int64(event.ret),
-        "ret_text": event.ret_text, "errno": event.errno, "errmsg": event.errmsg,
-        "ret_detail": event.ret_detail, "state": event.state.value, "injected": event.injected,
-        "sysno": event.sysno, "ip": event.ip, "stack": "\n".join(event.stack) if event.stack else None,
-        "addr": None, "length": None, "prot": None, "flags": None, "fd": None, "offset": None,
-        "advice": None, "new_addr": None, "new_length": None, "fd_path": None,
-        "decode_error": event.decode_error,
-    }
-    d = event.decoded
-    if d is None:
-        return row
+def decoded_columns(decoded: list[Any]) -> dict[str, list[Any]]:
+    """The typed-argument columns (addr, length, prot, ...) of a batch's decoded records."""
+    n = len(decoded)
+    cols: dict[str, list[Any]] = {name: [None] * n for name in DECODED_COLUMNS}
+    for i, d in enumerate(decoded):
+        if d is None:
+            continue
+        for name, value in _decoded_fields(d).items():
+            cols[name][i] = value
+    return cols
+
+
+def _decoded_fields(d: Any) -> dict[str, Any]:
     if isinstance(d, Mmap):
-        row.update(addr=d.addr, length=d.length, prot=int(d.prot), flags=int(d.flags), fd=d.fd,
-                   offset=d.offset, fd_path=d.fd_path)
-    elif isinstance(d, (Munmap, Mseal)):
-        row.update(addr=d.addr, length=d.length)
-        if isinstance(d, Mseal):
-            row["flags"] = int(d.flags)
-    elif isinstance(d, Mprotect):
-        row.update(addr=d.addr, length=d.length, prot=int(d.prot))
-    elif isinstance(d, Madvise):
-        row.update(addr=d.addr, length=d.length, advice=int(d.advice))
-    elif isinstance(d, ProcessMadvise):
-        row.update(advice=int(d.advice), fd=d.pidfd, flags=d.flags)
-    elif isinstance(d, Brk):
-        row.update(addr=d.addr)
-    elif isinstance(d, Mremap):
-        row.update(addr=d.old_addr, length=d.old_length, new_length=d.new_length,
-                   flags=int(d.flags), new_addr=d.new_addr)
-    elif isinstance(d, Shmat):
-        row.update(addr=d.addr, flags=int(d.flags))
-    elif isinstance(d, Shmdt):
-        row.update(addr=d.addr)
-    elif isinstance(d, PrctlSetVma):
-        row.update(addr=d.addr, length=d.length)
-    elif isinstance(d, Clone):
-        row.update(flags=int(d.flags))
-    elif isinstance(d, Execve):
-        row.update(fd_path=d.path)
-    return row
+        return dict(addr=d.addr, length=d.length, prot=int(d.prot), flags=int(d.flags), fd=d.fd,
+                    offset=d.offset, fd_path=d.fd_path)
+    if isinstance(d, Munmap):
+        return dict(addr=d.addr, length=d.length)
+    if isinstance(d, Mseal):
+        return dict(addr=d.addr, length=d.length, flags=int(d.flags))
+    if isinstance(d, Mprotect):
+        return dict(addr=d.addr, length=d.length, prot=int(d.prot))
+    if isinstance(d, Madvise):
+        return dict(addr=d.addr, length=d.length, advice=int(d.advice))
+    if isinstance(d, ProcessMadvise):
+        return dict(advice=int(d.advice), fd=d.pidfd, flags=d.flags)
+    if isinstance(d, Brk):
+        return dict(addr=d.addr)
+    if isinstance(d, Mremap):
+        return dict(addr=d.old_addr, length=d.old_length, new_length=d.new_length,
+                    flags=int(d.flags), new_addr=d.new_addr)
+    if isinstance(d, Shmat):
+        return dict(addr=d.addr, flags=int(d.flags))
+    if isinstance(d, Shmdt):
+        return dict(addr=d.addr)
+    if isinstance(d, PrctlSetVma):
+        return dict(addr=d.addr, length=d.length)
+    if isinstance(d, Clone):
+        return dict(flags=int(d.flags))
+    if isinstance(d, Execve):
+        return dict(fd_path=d.path)
+    return {}
 
 
 def _int64(value: int | None) -> int | None:
@@ -177,38 +217,36 @@ def _int64(value: int | None) -> int | None:
     return None
 
 
-def events_frame(rows: list[dict[str, Any]] | dict[str, list[Any]]) -> pd.DataFrame:
-    """A typed events DataFrame from row dicts or column lists."""
-    if isinstance(rows, dict):
-        data = rows
-    else:
-        data = {name: [r[name] for r in rows] for name in COLUMNS}
-    frame = pd.DataFrame({name: pd.Series(data[name], dtype=_dtype(dtype)) for name, dtype in COLUMNS.items()})
-    return frame
+def _uint64(value: int | None) -> int | None:
+    if value is None or 0 <= value < (1 << 64):
+        return value
+    return value & ((1 << 64) - 1)
 
 
-def _dtype(name: str) -> Any:
-    return "object" if name == "object" else name
+def events_frame(batch: Batch) -> pd.DataFrame:
+    """The typed events DataFrame of a batch (columns as in COLUMNS)."""
+    data = dict(batch)
+    n = len(data.get("seq", []))
+    if "addr" not in data:
+        data.update(decoded_columns(data.get("decoded") or [None] * n))
+    data["ret"] = [_int64(r) for r in data.get("ret", [])]
+    for name in ("addr", "length", "new_addr", "new_length"):
+        data[name] = [_uint64(v) for v in data[name]]
+    data["stack"] = ["\n".join(st) if st else None for st in data.get("stack", [])]
+    return pd.DataFrame({
+        name: pd.Series(data[name] if name in data else [None] * n, dtype=dtype)
+        for name, dtype in COLUMNS.items()
+    })
 
 
-class _Columns:
-    """Column lists filled event by event (cheaper than a list of row dicts)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-
-    def add(self, event: SyscallEvent) -> None:
-        row = event_row(event)
-        for name, column in self.data.items():
-            column.append(row[name])
-
-    def __len__(self) -> int:
-        return len(self.data["seq"])
+def empty_batch() -> Batch:
+    return {name: [] for name in list(COLUMNS) + ["decoded"]}
 
 
 @dataclass
 class Trace:
-    """A parsed trace: the events table (``df``), the line accounting (``report``)."""
+    """A parsed trace: the events table (``df``), the line accounting (``report``), and the typed
+    arguments of memory and process syscalls by ``seq`` (``decoded``)."""
 
     df: pd.DataFrame
     report: ParseReport
@@ -219,21 +257,6 @@ class Trace:
         counts = self.df["syscall"].value_counts()
         pids = sorted(int(p) for p in self.df["pid"].dropna().unique())
         return stats_dict(self.report, {str(k): int(v) for k, v in counts.items() if v}, pids)
-
-    def events(self) -> Iterator[SyscallEvent]:
-        """The events again as typed records, rebuilt from the table."""
-        for row in self.df.itertuples(index=False):
-            yield SyscallEvent(
-                seq=int(row.seq), file=str(row.file), line=int(row.line),
-                pid=None if pd.isna(row.pid) else int(row.pid), syscall=str(row.syscall),
-                args=str(row.args), ret=None if pd.isna(row.ret) else int(row.ret),
-                errno=None if pd.isna(row.errno) else str(row.errno),
-                errmsg=None if pd.isna(row.errmsg) else str(row.errmsg),
-                time=None if pd.isna(row.time) else float(row.time),
-                duration=None if pd.isna(row.duration) else float(row.duration),
-                end_line=int(row.end_line), ret_text=None if pd.isna(row.ret_text) else str(row.ret_text),
-                injected=bool(row.injected), decoded=self.decoded.get(int(row.seq)),
-            )
 
 
 def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -> dict[str, Any]:
@@ -246,7 +269,6 @@ def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -
         "errors": len(report.errors),
         "events": report.events,
         "incomplete": dict(sorted(report.incomplete.items())),
-        "decode_errors": report.decode_errors if hasattr(report, "decode_errors") else 0,
         "time": report.time_kind,
         "syscalls": dict(sorted(syscalls.items(), key=lambda kv: (-kv[1], kv[0]))),
         "pids": pids,
@@ -254,42 +276,46 @@ def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -
 
 
 def read_trace(paths: Any, *, fast: bool = True, strict: bool = False,
-               on_lines: Callable[[int], None] | None = None) -> Trace:
+               on_lines: Callable[[int], None] | None = None, workers: int | None = None) -> Trace:
     """Parse logs into a :class:`Trace` (events DataFrame plus line accounting).
 
     Several ``-ff`` files of one run are merged into one table ordered by time when every file
     has timestamps (in the order given otherwise); ``seq`` numbers the merged order.
     """
     report = ParseReport()
-    columns = _Columns()
+    frames = []
     decoded: dict[int, Any] = {}
-    for event in iter_events(paths, report=report, fast=fast, strict=strict, on_lines=on_lines):
-        columns.add(event)
-        if event.decoded is not None:
-            decoded[event.seq] = event.decoded
-    df = events_frame(columns.data)
+    for batch in iter_batches(paths, report=report, fast=fast, strict=strict, on_lines=on_lines,
+                              workers=workers):
+        frames.append(events_frame(batch))
+        for seq, d in zip(batch["seq"], batch["decoded"]):
+            if d is not None:
+                decoded[seq] = d
+    df = pd.concat(frames, ignore_index=True) if frames else events_frame(empty_batch())
     if len(report.files) > 1 and len(df) and df["time"].notna().all():
         df = df.sort_values(["time", "seq"], kind="stable").reset_index(drop=True)
         old = df["seq"].to_numpy()
         df["seq"] = range(len(df))
         decoded = {new: decoded[int(o)] for new, o in enumerate(old) if int(o) in decoded}
+    for column in ("file", "syscall", "errno", "state"):
+        df[column] = df[column].astype("category")
     return Trace(df, report, decoded)
 
 
 def count_events(paths: Any, *, fast: bool = True, strict: bool = False,
-                 on_lines: Callable[[int], None] | None = None) -> dict[str, Any]:
+                 on_lines: Callable[[int], None] | None = None, workers: int | None = None) -> dict[str, Any]:
     """The ``stats`` figures computed while streaming (no table kept in memory)."""
     report = ParseReport()
     counts: Counter[str] = Counter()
-    pids: set[int] = set()
+    pids: set[int | None] = set()
     decode_errors = 0
-    for event in iter_events(paths, report=report, fast=fast, strict=strict, on_lines=on_lines):
-        counts[event.syscall] += 1
-        if event.pid is not None:
-            pids.add(event.pid)
-        if event.decode_error is not None:
-            decode_errors += 1
-    out = stats_dict(report, dict(counts), sorted(pids))
+    for batch in iter_batches(paths, report=report, fast=fast, strict=strict, on_lines=on_lines,
+                              workers=workers, columns=("syscall", "pid", "decode_error")):
+        counts.update(batch["syscall"])
+        pids.update(batch["pid"])
+        decode_errors += len(batch["decode_error"]) - batch["decode_error"].count(None)
+    pids.discard(None)
+    out = stats_dict(report, dict(counts), sorted(p for p in pids if p is not None))
     out["decode_errors"] = decode_errors
     out["error_details"] = [
         {"file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "text": e.text}

@@ -106,8 +106,53 @@ def _decompressed(raw: BinaryIO, label: str) -> BinaryIO:
     return peekable  # type: ignore[return-value]
 
 
+def iter_byte_blocks(source: Source, size: int = CHUNK) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines as bytes, each with the number of its first line.
+
+    A block never starts with a ``-k`` stack-frame line (" > ..."), so frames stay with their
+    syscall line. Decompression is streamed.
+    """
+    raw = _open_binary(source)
+    try:
+        stream = _decompressed(raw, source.label)
+        buf = b""
+        line = 1
+        while True:
+            try:
+                data = stream.read(size)
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
+            except Exception as exc:  # zstandard raises its own ZstdError
+                if type(exc).__name__ == "ZstdError":
+                    raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
+                raise
+            if not data:
+                break
+            buf += data
+            # Cut after a newline whose next line is complete in the buffer and not a frame.
+            cut = buf.rfind(b"\n", 0, len(buf) - 1)
+            while cut >= 0 and buf.startswith(b" >", cut + 1):
+                cut = buf.rfind(b"\n", 0, cut)
+            if cut < 0:
+                continue
+            block, buf = buf[: cut + 1], buf[cut + 1 :]
+            yield block, line
+            line += block.count(b"\n")
+        if buf:
+            yield buf, line
+    finally:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+
+
 def iter_lines(source: Source) -> Iterator[str]:
-    """The lines of one input without their line ends, read in chunks (bounded memory).
+    """The lines of one input without their line ends."""
+    for block in iter_blocks(source):
+        yield from block
+
+
+def iter_blocks(source: Source) -> Iterator[list[str]]:
+    """The lines of one input without their line ends, a block (about 4 MiB) at a time.
 
     Undecodable bytes are kept as surrogate escapes, so binary junk never stops the parse.
     """
@@ -133,9 +178,10 @@ def iter_lines(source: Source) -> Iterator[str]:
                 text = text.replace("\r\n", "\n")
             lines = text.split("\n")
             rest = lines.pop()
-            yield from lines
+            if lines:
+                yield lines
         if rest:
-            yield rest
+            yield [rest]
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()

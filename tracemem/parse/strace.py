@@ -1,5 +1,11 @@
 """strace logs into events: line parsing plus the state that spans lines.
 
+Speed comes from working a block of lines at a time: one regular expression (assembled from the
+grammar's own terminals) runs over the whole block and yields a tuple per line; complete,
+unfinished and resumed syscall lines are taken from those tuples, every other line goes through
+the Lark grammar. Events are rows (tuples) appended when they complete; conversions that can be
+done per column (times, return values, decoding of memory syscalls) run once per block.
+
 State kept per file: pending "<unfinished ...>" starts per task (joined with their
 "<... resumed>" ends), the live tasks (an unprefixed line in a multi-task stderr capture belongs
 to the only live task), the clock (midnight rollover for -t/-tt, sums for -r), the last event
@@ -11,26 +17,87 @@ from __future__ import annotations
 
 import errno as _errno
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
 
-from ..events import LineIssue, ParseReport, Skip, State, SyscallEvent
-from .lines import LineRecord, LineSyntaxError, fast_line, lark_line
-from .values import decode
+from ..events import LineIssue, ParseReport, Skip, State
+from .grammar import terminal_regex
+from .lines import LineRecord, LineSyntaxError, lark_line
+from .values import DECODED_SYSCALLS, decode
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _GLUED_NOTICE = re.compile(r"strace: Process \d+ (?:attached|detached)")
 _LOOKS_LIKE_CALL = re.compile(
-    r"[ \t]*(?:\d{1,9}[ \t]+|\[pid +\d+\][ \t]*)?(?:[\d:.]+[ \t]+)?(?:\(\+ *[\d.]+\)[ \t]+)?"
+    r"[ \t]*(?:\d{1,9}(?:<[^<>\n]*>)?[ \t]+|\[pid +\d+[^\]]*\][ \t]*)?(?:[\d:.]+[ \t]+)?(?:\(\+ *[\d.]+\)[ \t]+)?"
     r"(?:\[[ \d]+\][ \t]+)?(?:\[[0-9a-f?]+\][ \t]+)?(?:[A-Za-z_][A-Za-z0-9_]*\(|<\.\.\. )"
 )
 _SUPERSEDED = re.compile(r"\+\+\+ superseded by execve in pid (\d+) \+\+\+")
 _EXIT_RE = re.compile(r"\+\+\+ (?:exited with|killed by) ")
 _ERRNO_N = re.compile(r"errno (\d+)")
+_MAX_JOIN = 4
+_FIRST_STAMP = re.compile(
+    r"[ \t]*(?:\d{1,9}(?:<[^<>\n]*>)?[ \t]+|\[pid +\d+[^\]]*\][ \t]*)?"
+    r"(\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,})[ \t]+\S"
+)
 DAY = 86400.0
 
+# Row layout (one tuple per event):
+R_LINE, R_END, R_PID, R_STAMP, R_REL, R_SYSNO, R_IP, R_NAME, R_ARGS, R_RET, R_DECO, R_ERRNO, \
+    R_PARENS, R_DUR, R_STATE, R_STACK = range(16)
 
-_MAX_JOIN = 4
+_COMPLETE = State.COMPLETE.value
+_UNFINISHED_S = State.UNFINISHED.value
+_RESUMED_ONLY = State.RESUMED_ONLY.value
+_DETACHED = State.DETACHED.value
+
+
+class _Block:
+    """The block regex: one tuple per line; common syscall shapes captured, the rest in `other`.
+
+    Everything after the return value (decoration, errno, details, duration) is matched by a
+    second, smaller expression only when present.
+    """
+
+    def __init__(self) -> None:
+        t = terminal_regex
+        prefix = (
+            r"[ \t]*(?:(\d{1,9})[ \t]+|\[pid +(\d+)\][ \t]*)?"
+            r"(?:(\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,})[ \t]+)?"
+        )
+        name = r"(?:([A-Za-z_][A-Za-z0-9_]*)\(|<\.\.\. ([A-Za-z_][A-Za-z0-9_]*) resumed>)"
+        tail = r"(?:[ \t]*(<unfinished \.\.\.>)|\)[ \t]*=[ \t]*(" + t("RETVAL") + r")(.*))"
+        self.findall = re.compile(r"^(?:" + prefix + name + r"(.*)" + tail + r"|(.*))$", re.M).findall
+        self.rest = re.compile(
+            r"(?:[ \t]*((?!<(?:\d+(?:\.\d{1,9})?|unavailable)>)" + t("DECO") + "))?"
+            r"(?:[ \t]*(" + t("ERRNO") + r"))?"
+            r"((?:[ \t]*" + t("PAREN") + ")*)"
+            r"(?:[ \t]*<(\d+(?:\.\d{1,9})?|unavailable)>)?[ \t]*"
+        ).fullmatch
+        # Text that can make an argument list unbalanced; without any, it is one ARGS token.
+        self.needs_check = re.compile(r'["()\[\]{}<]|/\*').search
+        self.args_ok = re.compile("(?:" + t("ARGS") + ")").fullmatch
+        self.parens = re.compile(t("PAREN")).findall
+        self._ok_cache: dict[str, bool] = {}
+
+    def cached_args_ok(self, args: str) -> bool | None:
+        """ARGS fullmatch, remembered per text (argument lists repeat: paths, structs)."""
+        cache = self._ok_cache
+        ok = cache.get(args)
+        if ok is None:
+            if len(cache) > 50_000:
+                cache.clear()
+            ok = cache[args] = self.args_ok(args) is not None
+        return True if ok else None
+
+
+_BLOCK: _Block | None = None
+
+
+def _block() -> _Block:
+    global _BLOCK
+    if _BLOCK is None:
+        _BLOCK = _Block()
+    return _BLOCK
 
 
 @dataclass(slots=True)
@@ -42,100 +109,253 @@ class _Carry:
     count: int
     column: int
     reason: str
-    first: str = ""
+    first: str
 
 
-@dataclass(slots=True)
-class _Pending:
-    rec: LineRecord
-    line: int
-    time: float | None
-    stack: list[str] = field(default_factory=list)
-    args: str = ""
+def _plain_duration(d: str) -> bool:
+    """d matches \\d+(\\.\\d{1,9})? (ASCII digits)."""
+    if not d.isascii():
+        return False
+    whole, dot, frac = d.partition(".")
+    return whole.isdigit() and (not dot or (frac.isdigit() and len(frac) <= 9))
 
 
 def _join_args(a: str, b: str) -> str:
     if not a:
-        return b.lstrip(", ") if b.startswith(",") else b
+        return b[1:].lstrip() if b.startswith(",") else b
     if not b:
-        return a.rstrip(", ")
+        return a.rstrip(", ") if a.endswith(",") else a
     if b.startswith(","):
         return a.rstrip(", ") + b
-    if a.endswith(","):
-        return a + " " + b
     return a + " " + b
 
 
 class StraceFileReader:
-    """Turns the lines of one strace file into events, accounting for every line.
+    """Turns the lines of one strace file into event rows, accounting for every line.
 
     ``default_pid`` is the pid from an ``-ff`` file name (``trace.12345``); ``fast=False`` parses
     every line with plain Lark (the authority the fast path is tested against).
     """
 
-    def __init__(self, path: str, report: ParseReport, seq_start: int = 0,
-                 default_pid: int | None = None, fast: bool = True):
+    def __init__(self, path: str, report: ParseReport, default_pid: int | None = None, fast: bool = True):
         self.path = path
         self.report = report
-        self.seq = seq_start
-        self.default_pid = default_pid
+        self.default_pid = str(default_pid) if default_pid is not None else None
         self.fast = fast
-        self.pending: dict[int | None, _Pending] = {}
-        self.live: dict[int, None] = {}
+        self.pending: dict[str | None, list[Any]] = {}
+        self.live: dict[str, None] = {}
         self.prefixed = False
-        self.superseded: dict[int, int] = {}
-        self.held: SyscallEvent | None = None
-        self.frame_target: SyscallEvent | _Pending | None = None
+        self.superseded: dict[str, str] = {}
+        self.rows: list[tuple[Any, ...]] = []
+        self.last_row: list[Any] | None = None  # frames attach here (a pending start or the last row)
         self.in_table = False
         self.carry: _Carry | None = None
-        self.clock_last: float | None = None
-        self.clock_day = 0.0
+        self.line_no = 0
+        self.relative: bool | None = None
         self.rel_total = 0.0
-        self.time_kinds: set[str] = set()
+        # Block-local mode (a worker parsing one block with no knowledge of calls pending from
+        # earlier blocks): boundary interactions become markers in the rows for the stitcher,
+        # and anything it cannot mark sets needs_sequential.
+        self.block_local = False
+        self.needs_sequential = False
+        self.block_first = 1
+        self.live_log: list[tuple[str, str]] = []
+        self.unprefixed = False
+
+    def _seen(self, pid: str) -> None:
+        self.prefixed = True
+        self.live[pid] = None
+        if self.block_local:
+            self.live_log.append(("seen", pid))
+
+    def _detect_relative(self, lines: list[str]) -> None:
+        """-r stamps are deltas between lines: decided by the first stamped line of the file."""
+        for text in lines:
+            m = _FIRST_STAMP.match(text)
+            if m is not None:
+                stamp = m.group(1)
+                self.relative = ":" not in stamp and 0 <= stamp.find(".") < 10
+                return
 
     # -- public ---------------------------------------------------------------------------------
 
-    def feed(self, lines: Iterable[str], first_line_no: int = 1) -> Iterator[SyscallEvent]:
-        """Parse lines (without their newlines); yields events as they complete."""
+    def feed_block(self, lines: list[str]) -> list[tuple[Any, ...]]:
+        """Parse a block of lines (no newlines); returns the rows of the events completed."""
+        self.rows = rows = []
+        if not lines:
+            return rows
         report = self.report
-        fast = self.fast
-        n = first_line_no - 1
-        for text in lines:
+        report.lines += len(lines)
+        n = start = self.line_no
+        self.block_first = start + 1
+        self.line_no += len(lines)
+        if not self.fast:
+            for text in lines:
+                n += 1
+                self._slow(text, n)
+                if self.needs_sequential:
+                    return rows
+            return rows
+        if self.relative is None:
+            self._detect_relative(lines)
+        relative = self.relative
+        block = _block()
+        text = "\n".join(lines)
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        needs_check = block.needs_check
+        args_ok = block.cached_args_ok
+        pending = self.pending
+        live = self.live
+        append = rows.append
+        parsed = 0
+        rest_match = block.rest
+        block_local = self.block_local
+        default_pid = self.default_pid
+        for (pid, pidb, stamp, name, rname, args, unf, ret, rest, other) in block.findall(text):
             n += 1
-            report.lines += 1
-            if "\x1b" in text:
-                text = _ANSI.sub("", text)
-            if self.carry is not None:
-                yield from self._continue(text, n)
+            if self.carry is not None or not (name or rname) or (
+                    args and needs_check(args) and args_ok(args) is None):
+                self._slow(lines[n - start - 1], n)
+                if self.needs_sequential:
+                    return rows
                 continue
-            if not text or text.isspace():
-                report.skip(Skip.BLANK)
-                continue
-            rec = fast_line(text) if fast else None
-            if rec is not None:
-                yield from self._record(rec, n, n)
+            if not rest:
+                deco = errno = parens = dur = ""
+            elif rest[:2] == " <" and rest[-1] == ">" and _plain_duration(rest[2:-1]):
+                # The usual " <0.000012>" (the DURATION terminal), checked without a regex.
+                deco = errno = parens = ""
+                dur = rest[2:-1]
             else:
-                yield from self._line(text, n)
+                m = rest_match(rest)
+                if m is None:
+                    self._slow(lines[n - start - 1], n)
+                    if self.needs_sequential:
+                        return rows
+                    continue
+                deco, errno, parens, dur = m.groups("")
+            parsed += 1
+            if relative and stamp:
+                self.rel_total += float(stamp)
+                stamp = self.rel_total
+            if pidb:
+                pid = pidb
+            if pid:
+                if pid not in live:
+                    self._seen(pid)
+            elif default_pid is not None:
+                pid = default_pid
+            elif self.prefixed:
+                if block_local:
+                    self.needs_sequential = True
+                    return rows
+                pid = next(iter(live)) if len(live) == 1 else None
+            else:
+                pid = None
+                self.unprefixed = True
+            args = args.strip()
+            if name:
+                if unf:
+                    self._start([n, n, pid, stamp, None, None, None, name, args, None, None, None,
+                                 None, None, _UNFINISHED_S, None])
+                    continue
+                row = [n, n, pid, stamp, None, None, None, name, args, ret, deco, errno, parens, dur,
+                       _COMPLETE, None]
+                append(row)
+                self.last_row = row
+                continue
+            self._resume(pid, rname, args, n, stamp, unf, ret, deco, errno, parens, dur)
+            if self.needs_sequential:
+                return rows
+        report.parsed += parsed
+        return rows
 
-    def finish(self) -> Iterator[SyscallEvent]:
-        """End of file: flush the held event and calls that never resumed."""
+    def finish(self) -> list[tuple[Any, ...]]:
+        """End of file: calls that never resumed become events of their own."""
+        self.rows = rows = []
         if self.carry is not None:
             # The last line(s) ended inside a call: the tracer was killed while writing.
             self.report.skip(Skip.TRUNCATED, self.carry.count)
             self.carry = None
-        if self.held is not None:
-            yield self.held
-            self.held = None
-        for pending in list(self.pending.values()):
-            yield self._event(pending.rec, pending.line, pending.line, pending.time, pending.args,
-                              None, State.UNFINISHED, pending.stack)
+        for start in self.pending.values():
+            rows.append(start)
         self.pending.clear()
+        return rows
 
-    # -- lines ----------------------------------------------------------------------------------
+    # -- rows -------------------------------------------------------------------------------------
 
-    def _line(self, text: str, line_no: int) -> Iterator[SyscallEvent]:
-        """A line the fast path did not take: notices glued mid-line, then the grammar."""
-        if self._glued_notice(text, line_no, 1):
+    def _start(self, row: list[Any]) -> None:
+        pid = row[R_PID]
+        old = self.pending.pop(pid, None)
+        if old is not None:
+            self.rows.append(old)
+        elif self.block_local:
+            # A call of this task pending from an earlier block would end here, unfinished.
+            self.rows.append(("FLUSH", pid))
+        self.pending[pid] = row
+        self.last_row = row
+
+    def _resume(self, pid: str | None, name: str, args: str, n: int, stamp: str | None,
+                unf: str, ret: str, deco: str, errno: str, parens: str, dur: str) -> None:
+        pending = self.pending.get(pid)
+        if pending is None and self.block_local:
+            if unf or name == "execve":
+                self.needs_sequential = True
+                return
+            # The start may be in an earlier block: the stitcher decides.
+            self.rows.append(("ORPHAN", pid, name, args, n, stamp, ret, deco, errno, parens, dur))
+            return
+        if (pending is None or pending[R_NAME] != name) and name == "execve" and pid in self.superseded:
+            # A non-leader thread's execve completes under the leader's pid.
+            thread = self.superseded.pop(pid)
+            cand = self.pending.get(thread)
+            if cand is not None and cand[R_NAME] == "execve":
+                if pending is not None:
+                    self.rows.append(self.pending.pop(pid))
+                pending = self.pending.pop(thread)
+                pending[R_PID] = pid
+                self.pending[pid] = pending
+        if pending is None or pending[R_NAME] != name:
+            if pending is not None:
+                self.rows.append(self.pending.pop(pid))
+            if unf:
+                self._start([n, n, pid, stamp, None, None, None, name, args, None, None, None, None,
+                             None, _RESUMED_ONLY, None])
+                return
+            row = [n, n, pid, stamp, None, None, None, name, args, ret, deco, errno, parens, dur,
+                   _RESUMED_ONLY, None]
+            self.rows.append(row)
+            self.last_row = row
+            return
+        if unf:
+            # Resumed and blocked again: the final resumed line carries the rest of the arguments.
+            self.last_row = pending
+            return
+        del self.pending[pid]
+        pending[R_ARGS] = _join_args(pending[R_ARGS], args)
+        pending[R_END] = n
+        pending[R_RET] = ret
+        pending[R_DECO] = deco
+        pending[R_ERRNO] = errno
+        pending[R_PARENS] = parens
+        pending[R_DUR] = dur
+        if pending[R_STATE] == _UNFINISHED_S:
+            pending[R_STATE] = _COMPLETE
+        self.rows.append(pending)
+        self.last_row = pending
+
+    # -- slow lines ---------------------------------------------------------------------------------
+
+    def _slow(self, text: str, n: int) -> None:
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        if self.carry is not None:
+            self._continue(text, n)
+            return
+        if not text or text.isspace():
+            self.report.skip(Skip.BLANK)
+            return
+        if self._glued_notice(text, n, 1):
             return
         try:
             rec = lark_line(text)
@@ -144,28 +364,32 @@ class StraceFileReader:
                 self.report.skip(Skip.PROGRAM_OUTPUT)
             elif exc.at_end:
                 # Program output (or a notice) split this call; the next line may complete it.
-                self.carry = _Carry(text, line_no, 1, exc.column, exc.reason, text)
+                self.carry = _Carry(text, n, 1, exc.column, exc.reason, text)
             else:
-                self._error(line_no, exc.column, text, exc.reason)
+                self._error(n, exc.column, text, exc.reason)
             return
-        yield from self._record(rec, line_no, line_no)
+        self._record(rec, n, 1)
 
-    def _glued_notice(self, text: str, line_no: int, count: int) -> bool:
+    def _glued_notice(self, text: str, n: int, count: int) -> bool:
         # "clone(...|SIGCHLDstrace: Process 28053 attached" then ", child_tidptr=...) = 28053"
         m = _GLUED_NOTICE.search(text)
         if m is None or m.start() == 0 or not text[: m.start()].strip():
             return False
         head = text[: m.start()] + text[m.end():]
-        self.carry = _Carry(head, line_no, count, len(head) + 1, "line was cut by a strace notice", head)
+        self.carry = _Carry(head, n - count + 1, count, len(head) + 1,
+                            "line was cut by a strace notice and never continued", head)
         return True
 
-    def _continue(self, text: str, line_no: int) -> Iterator[SyscallEvent]:
+    def _continue(self, text: str, n: int) -> None:
         carry = self.carry
         assert carry is not None
         self.carry = None
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
         joined = carry.text + text
         count = carry.count + 1
-        if self._glued_notice(joined, carry.line, count):
+        if self._glued_notice(joined, n, count):
+            self.carry.line = carry.line  # type: ignore[union-attr]
             return
         try:
             rec = lark_line(joined)
@@ -173,60 +397,64 @@ class StraceFileReader:
             if exc.at_end and count < _MAX_JOIN and _LOOKS_LIKE_CALL.match(joined):
                 self.carry = _Carry(joined, carry.line, count, carry.column, carry.reason, carry.first)
                 return
-            # Joining did not help: the first line is the error, the rest are parsed on their own.
+            # Joining did not help: the first line is the error, the next ones are parsed alone.
             self._error(carry.line, carry.column, carry.first, carry.reason)
-            self.report.skip(Skip.PROGRAM_OUTPUT, carry.count - 1)
-            if not text or text.isspace():
-                self.report.skip(Skip.BLANK)
-                return
-            yield from self._line(text, line_no)
+            if carry.count > 1:
+                self.report.skip(Skip.PROGRAM_OUTPUT, carry.count - 1)
+            self._slow(text, n)
             return
-        yield from self._record(rec, carry.line, line_no, lines=count)
+        self._record(rec, carry.line, count, end=n)
 
-    def _error(self, line_no: int, column: int, text: str, reason: str) -> None:
-        self.report.errors.append(LineIssue(self.path, line_no, column, text, reason))
+    def _error(self, n: int, column: int, text: str, reason: str) -> None:
+        self.report.errors.append(LineIssue(self.path, n, column, text, reason))
 
-    # -- records --------------------------------------------------------------------------------
-
-    def _record(self, rec: LineRecord, line_no: int, end_no: int, lines: int = 1) -> Iterator[SyscallEvent]:
+    def _record(self, rec: LineRecord, n: int, lines: int, end: int | None = None) -> None:
         report = self.report
         kind = rec.kind
+        end = n if end is None else end
         if kind == "frame":
-            target = self.frame_target
+            target = self.last_row
+            if target is None and self.block_local and n == self.block_first:
+                self.needs_sequential = True  # its syscall line is in the previous block
+                return
             if target is None:
                 report.skip(Skip.ORPHAN_FRAME, lines)
-            else:
-                if isinstance(target, _Pending):
-                    target.stack.append(rec.text)
-                else:
-                    target.stack = target.stack + (rec.text,)
-                report.parsed += lines
+                return
+            target[R_STACK] = (target[R_STACK] or ()) + (rec.text,)
+            report.parsed += lines
             return
-        if self.held is not None:
-            yield self.held
-            self.held = None
-        self.frame_target = None
         if kind.startswith("summary"):
             if kind == "summary_header":
                 self.in_table = True
             elif kind == "summary_row" and not self.in_table:
+                if self.block_local:
+                    self.needs_sequential = True  # the table may have started in an earlier block
+                    return
                 report.skip(Skip.PROGRAM_OUTPUT, lines)
                 return
-            elif kind == "summary_row" and rec.text.split()[-1] == "total":
+            elif kind == "summary_row" and (rec.text or "").split()[-1] == "total":
                 self.in_table = False
             report.skip(Skip.SUMMARY, lines)
             return
-        pid = rec.pid
+        self.last_row = None
+        if rec.stamp is not None and self.relative is None:
+            self.relative = ":" not in rec.stamp and 0 <= rec.stamp.find(".") < 10
+        if rec.stamp is not None and self.relative:
+            self.rel_total += float(rec.stamp)
+            rec = rec._replace(stamp=self.rel_total)  # type: ignore[arg-type]
+        pid = str(rec.pid) if rec.pid is not None else None
         if pid is not None:
-            if not self.prefixed:
-                self.prefixed = True
-            self.live[pid] = None
+            if pid not in self.live:
+                self._seen(pid)
         elif self.default_pid is not None:
             pid = self.default_pid
-        elif self.prefixed and len(self.live) == 1:
-            # stderr capture: strace drops the prefix while only one task is traced.
-            pid = next(iter(self.live))
-        time = self._time(rec)
+        elif self.prefixed:
+            if self.block_local:
+                self.needs_sequential = True
+                return
+            pid = next(iter(self.live)) if len(self.live) == 1 else None
+        else:
+            self.unprefixed = True
         if kind == "signal":
             report.skip(Skip.SIGNAL, lines)
             return
@@ -235,137 +463,178 @@ class StraceFileReader:
             return
         if kind == "exited":
             report.skip(Skip.EXIT, lines)
-            m = _SUPERSEDED.match(rec.text)
+            m = _SUPERSEDED.match(rec.text or "")
             if m is not None and pid is not None:
-                self.superseded[pid] = int(m.group(1))
-            elif pid is not None and _EXIT_RE.match(rec.text):
+                self.superseded[pid] = m.group(1)
+            elif pid is not None and _EXIT_RE.match(rec.text or ""):
                 self.live.pop(pid, None)
+                if self.block_local:
+                    self.live_log.append(("exit", pid))
             return
         report.parsed += lines
+        parens = "".join(f"({p})" for p in rec.parens)
         if kind == "call":
-            event = self._event(rec, line_no, end_no, time, rec.args, rec, State.COMPLETE, None)
-            self._hold(event)
+            row = [n, end, pid, rec.stamp, rec.rel, rec.sysno, rec.ip, rec.name, rec.args, rec.ret,
+                   f"<{rec.ret_deco}>" if rec.ret_deco is not None else "", rec.errno or "", parens,
+                   rec.duration or "", _COMPLETE, None]
+            self.rows.append(row)
+            self.last_row = row
             return
         if kind in ("unfinished", "detached"):
-            old = self.pending.pop(pid, None)
-            if old is not None:
-                yield self._event(old.rec, old.line, old.line, old.time, old.args, None, State.UNFINISHED, old.stack)
+            state = _UNFINISHED_S if kind == "unfinished" else _DETACHED
+            row = [n, end, pid, rec.stamp, rec.rel, rec.sysno, rec.ip, rec.name, rec.args, None, None,
+                   None, None, None, state, None]
             if kind == "detached":
-                event = self._event(rec._replace(pid=pid), line_no, end_no, time, rec.args, None, State.DETACHED, None)
-                self._hold(event)
+                old = self.pending.pop(pid, None)
+                if old is not None:
+                    self.rows.append(old)
+                elif self.block_local:
+                    self.rows.append(("FLUSH", pid))
+                self.rows.append(row)
+                self.last_row = row
                 return
-            pending = _Pending(rec._replace(pid=pid), line_no, time, [], rec.args)
-            self.pending[pid] = pending
-            self.frame_target = pending
+            self._start(row)
             return
         # resumed / resumed_unfinished
-        pending = self.pending.get(pid)
-        if pending is None or pending.rec.name != rec.name:
-            if rec.name == "execve" and pid in self.superseded:
-                # A non-leader thread's execve completes under the leader's pid.
-                thread = self.superseded.pop(pid)
-                cand = self.pending.get(thread)
-                if cand is not None and cand.rec.name == "execve":
-                    pending = self.pending.pop(thread)
-                    self.pending[pid] = pending
-        if pending is None or pending.rec.name != rec.name:
-            if pending is not None:
-                self.pending.pop(pid, None)
-                yield self._event(pending.rec, pending.line, pending.line, pending.time, pending.args,
-                                  None, State.UNFINISHED, pending.stack)
-            if kind == "resumed_unfinished":
-                pending = _Pending(rec._replace(pid=pid), line_no, time, [], rec.args)
-                self.pending[pid] = pending
-                self.frame_target = pending
-                return
-            event = self._event(rec._replace(pid=pid), line_no, end_no, time, rec.args, rec, State.RESUMED_ONLY, None)
-            self._hold(event)
-            return
-        if kind == "resumed_unfinished":
-            # Resumed and blocked again: the rest printed so far is replaced by the final one.
-            self.frame_target = pending
-            return
-        del self.pending[pid]
-        args = _join_args(pending.args, rec.args)
-        event = self._event(pending.rec._replace(pid=pid), pending.line, end_no, pending.time, args,
-                            rec, State.COMPLETE, pending.stack)
-        self._hold(event)
+        self._resume(pid, rec.name or "", rec.args, end, rec.stamp,
+                     "unf" if kind == "resumed_unfinished" else "", rec.ret or "",
+                     f"<{rec.ret_deco}>" if rec.ret_deco is not None else "", rec.errno or "",
+                     parens, rec.duration or "")
 
-    def _hold(self, event: SyscallEvent) -> None:
-        self.held = event
-        self.frame_target = event
 
-    def _time(self, rec: LineRecord) -> float | None:
-        stamp = rec.stamp
-        if stamp is None:
-            if rec.rel is not None:
-                return None
-            return None
-        if ":" in stamp:
-            h, m, s = stamp.split(":")
-            value = int(h) * 3600 + int(m) * 60 + float(s)
-            last = self.clock_last
-            if last is not None and value + self.clock_day < last - DAY / 2:
-                self.clock_day += DAY
-            value += self.clock_day
-            self.clock_last = value
-            self.time_kinds.add("clock")
-            return value
-        dot = stamp.find(".")
-        if dot == -1 or dot >= 10:
-            self.time_kinds.add("epoch")
-            return float(stamp)
-        # -r: delta since the previous line; time is the running sum (seconds since the start).
-        self.rel_total += float(stamp)
-        self.time_kinds.add("relative")
-        return self.rel_total
+class Clock:
+    """Turns stamp texts into seconds (-ttt epoch, -t/-tt seconds since midnight; -r stamps arrive
+    already summed as floats). Midnight rollover is a separate pass over rows in event order."""
 
-    def _event(self, start: LineRecord, line_no: int, end_no: int, time: float | None, args: str,
-               end: LineRecord | None, state: State, stack: list[str] | None) -> SyscallEvent:
-        seq = self.seq
-        self.seq += 1
-        self.report.events += 1
-        name = start.name or ""
-        ret_text = end.ret if end is not None else None
-        ret = None
-        errno = errmsg = detail = None
-        injected = False
-        duration = None
-        if end is not None:
-            if ret_text is not None and ret_text != "?":
-                ret = int(ret_text, 16) if ret_text.startswith("0x") else int(ret_text)
-            errno = end.errno
-            parens = end.parens
-            if errno is not None and parens:
-                errmsg = parens[0]
-                parens = parens[1:]
-            rest = []
-            for p in parens:
-                if p == "INJECTED":
-                    injected = True
-                elif p == "DELAYED":
-                    continue
-                elif errno is None and ret == -1 and _ERRNO_N.fullmatch(p):
-                    number = int(p[6:])
-                    errno = _errno.errorcode.get(number, "EUNKNOWN")
-                    errmsg = p
-                else:
-                    rest.append(p)
-            detail = "; ".join(rest) if rest else None
-            if end.ret_deco is not None:
-                detail = f"<{end.ret_deco}>" + (f"; {detail}" if detail else "")
-            dur = end.duration
-            if dur is not None and dur != "unavailable":
-                duration = float(dur)
-        if state is not State.COMPLETE:
-            self.report.incomplete[state.value] = self.report.incomplete.get(state.value, 0) + 1
-        decoded, why = decode(name, args, self.fast)
-        if why is not None and state is not State.COMPLETE:
-            why = f"{state.value} call: {why}"
-        return SyscallEvent(
-            seq=seq, file=self.path, line=line_no, pid=start.pid, syscall=name, args=args,
-            ret=ret, errno=errno, errmsg=errmsg, time=time, duration=duration,
-            end_line=end_no, ret_text=ret_text, ret_detail=detail, injected=injected,
-            state=state, sysno=start.sysno, ip=start.ip, stack=tuple(stack or ()),
-            decoded=decoded, decode_error=why,
-        )
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.day = 0.0
+        self.kinds: set[str] = set()
+        self._hm: dict[str, float] = {}
+
+    def times(self, stamps: Iterable[Any]) -> list[float | None]:
+        out: list[float | None] = []
+        hm = self._hm
+        kinds = self.kinds
+        for stamp in stamps:
+            if not stamp:
+                out.append(None)
+            elif stamp.__class__ is float:
+                # -r: the reader already summed the deltas (seconds since the first line).
+                if "relative" not in kinds:
+                    kinds.add("relative")
+                out.append(stamp)
+            elif stamp[2:3] == ":":
+                base = hm.get(stamp[:6])
+                if base is None:
+                    base = hm[stamp[:6]] = int(stamp[:2]) * 3600 + int(stamp[3:5]) * 60
+                if "clock" not in kinds:
+                    kinds.add("clock")
+                out.append(base + float(stamp[6:]))
+            else:
+                if "epoch" not in kinds:
+                    kinds.add("epoch")
+                out.append(float(stamp))
+        return out
+
+    def rollover(self, times: list[float | None]) -> list[float | None]:
+        """-t/-tt stamps carry no date: add a day whenever the clock falls back by over 12 h."""
+        if "clock" not in self.kinds:
+            return times
+        last = self.last
+        day = self.day
+        out: list[float | None] = []
+        for value in times:
+            if value is None:
+                out.append(None)
+                continue
+            if last is not None and value + day < last - DAY / 2:
+                day += DAY
+            value += day
+            last = value
+            out.append(value)
+        self.last, self.day = last, day
+        return out
+
+
+def finish_rows(rows: list[tuple[Any, ...]] | list[list[Any]], clock: Clock, fast: bool) -> dict[str, list[Any]]:
+    """Per-column conversions of a batch of rows: times, returns, errno, durations, decoding."""
+    if not rows:
+        return {}
+    cols = list(zip(*rows))
+    names = cols[R_NAME]
+    args = cols[R_ARGS]
+    rets_raw = cols[R_RET]
+    ret: list[int | None] = []
+    for r in rets_raw:
+        if not r or r == "?":
+            ret.append(None)
+        elif r[1:2] == "x":
+            ret.append(int(r, 16))
+        else:
+            ret.append(int(r))
+    n = len(rows)
+    errnos: list[str | None] = [e or None for e in cols[R_ERRNO]]
+    errmsgs: list[str | None] = [None] * n
+    details: list[str | None] = [None] * n
+    injected: list[bool] = [False] * n
+    block = _block()
+    parens_col = cols[R_PARENS]
+    deco_col = cols[R_DECO]
+    for i in [i for i, (p, d) in enumerate(zip(parens_col, deco_col)) if p or d]:
+        p, d, e, r = parens_col[i], deco_col[i], errnos[i], ret[i]
+        plist = [x[1:-1] for x in block.parens(p)] if p else []
+        msg = None
+        if e and plist:
+            msg = plist.pop(0)
+        rest = []
+        for x in plist:
+            if x == "INJECTED":
+                injected[i] = True
+            elif x == "DELAYED":
+                continue
+            elif not e and r == -1 and _ERRNO_N.fullmatch(x):
+                e = _errno.errorcode.get(int(x[6:]), "EUNKNOWN")
+                msg = x
+            else:
+                rest.append(x)
+        detail = "; ".join(rest) if rest else None
+        if d:
+            detail = d + (f"; {detail}" if detail else "")
+        errnos[i] = e or None
+        errmsgs[i] = msg
+        details[i] = detail
+    durations = [float(d) if d and d != "unavailable" else None for d in cols[R_DUR]]
+    decoded: list[Any] = [None] * n
+    why: list[str | None] = [None] * n
+    states = cols[R_STATE]
+    wanted = DECODED_SYSCALLS
+    for i in [i for i, name in enumerate(names) if name in wanted]:
+        name = names[i]
+        if True:
+            d, w = decode(name, args[i], fast)
+            decoded[i] = d
+            if w is not None and states[i] != _COMPLETE:
+                w = f"{states[i]} call: {w}"
+            why[i] = w
+    return {
+        "line": list(cols[R_LINE]),
+        "end_line": list(cols[R_END]),
+        "pid": [int(p) if p else None for p in cols[R_PID]],
+        "time": clock.times(cols[R_STAMP]),
+        "duration": durations,
+        "syscall": list(names),
+        "args": list(args),
+        "ret": ret,
+        "ret_text": [r if r else None for r in rets_raw],
+        "errno": errnos,
+        "errmsg": errmsgs,
+        "ret_detail": details,
+        "state": list(states),
+        "injected": injected,
+        "sysno": list(cols[R_SYSNO]),
+        "ip": list(cols[R_IP]),
+        "stack": list(cols[R_STACK]),
+        "decoded": decoded,
+        "decode_error": why,
+    }

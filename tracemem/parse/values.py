@@ -276,13 +276,17 @@ class ArgsTransformer(Transformer):
 
     @v_args(inline=True)
     def struct(self, args: list[Any]) -> Struct:
-        fields = []
-        for value in args:
-            if isinstance(value, KeyValue):
-                fields.append((value.key, value.value))
-            else:
-                fields.append((None, value))
-        return Struct(tuple(fields))
+        return _struct(args)
+
+
+def _struct(args: list[Any]) -> Struct:
+    fields = []
+    for value in args:
+        if isinstance(value, KeyValue):
+            fields.append((value.key, value.value))
+        else:
+            fields.append((None, value))
+    return Struct(tuple(fields))
 
 
 _TRANSFORMER = ArgsTransformer()
@@ -335,18 +339,21 @@ def _describe(exc: UnexpectedInput) -> str:
 # everything else parsed once per distinct text with the grammar and cached.
 # ----------------------------------------------------------------------------------------------
 
-_INT_FULL: Callable[[str], Any] | None = None
+_HEX = frozenset("0123456789abcdefABCDEF")
 _ARG_CACHE: dict[str, Any] = {}
 _ARG_CACHE_MAX = 200_000
 
 
 def fast_arg(text: str) -> Any:
     """The generic value of one argument; equal to ``parse_arg(text)`` (tested differentially)."""
-    global _INT_FULL
-    if _INT_FULL is None:
-        _INT_FULL = re.compile(r"[ \t]*(?:" + terminal_regex("INT") + r")[ \t]*").fullmatch
-    if _INT_FULL(text):
-        return parse_int(text.strip())
+    t = text.strip(" \t")
+    if t.isascii():
+        # The INT terminal: -?(0x[0-9a-fA-F]+|[0-9]+) and nothing else.
+        body = t[1:] if t[:1] == "-" else t
+        if body.isdigit():
+            return parse_int(t)
+        if body[:2] == "0x" and len(body) > 2 and all(c in _HEX for c in body[2:]):
+            return -int(body, 16) if t[:1] == "-" else int(body, 16)
     value = _ARG_CACHE.get(text)
     if value is None:
         if len(_ARG_CACHE) >= _ARG_CACHE_MAX:
@@ -368,6 +375,103 @@ DECODED_SYSCALLS = frozenset(
 )
 
 
+class _FastArgs:
+    """A tokenizer built from the grammar's own terminals (in the order Lark's lexer tries them)
+    and a recursive-descent reading of the ``args`` rule; equal to ``parse_args`` on every
+    argument list the grammar accepts (tested differentially). Anything unusual raises, and
+    the caller falls back to Lark."""
+
+    NAMES = ("STRING", "COMMENT", "DECO", "INT", "NAME", "WORD", "OP", "ELLIPSIS", "CHAR", "LPAR", "RPAR",
+             "LSQB", "RSQB", "LBRACE", "RBRACE", "COMMA")
+
+    def __init__(self) -> None:
+        terms = [t for t in strace_parser().terminals if t.name in self.NAMES]
+        terms.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        parts = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terms]
+        self.scan = re.compile("|".join(parts + [r"(?P<WS>[ \t]+)"])).match
+
+    def tokens(self, text: str) -> list[tuple[str, str]]:
+        out = []
+        pos = 0
+        scan = self.scan
+        end = len(text)
+        while pos < end:
+            m = scan(text, pos)
+            if m is None:
+                raise ValueError(pos)
+            kind = m.lastgroup
+            if kind != "WS":
+                out.append((kind, m.group()))
+            pos = m.end()
+        return out
+
+    def parse(self, text: str) -> list[Any]:
+        toks = self.tokens(text)
+        toks.append(("$END", ""))
+        values, pos = self._args(toks, 0, "$END")
+        return values
+
+    _CLOSE = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+
+    def _args(self, toks: list[tuple[str, str]], pos: int, closer: str) -> tuple[list[Any], int]:
+        args: list[Any] = []
+        items: list[Any] = []
+        while True:
+            kind, value = toks[pos]
+            pos += 1
+            if kind == closer:
+                args.append(_interpret(items))
+                break
+            if kind == "COMMA":
+                args.append(_interpret(items))
+                items = []
+            elif kind in self._CLOSE:
+                inner, pos = self._args(toks, pos, self._CLOSE[kind])
+                if kind == "LPAR":
+                    items.append(_Paren(tuple(inner)))
+                elif kind == "LSQB":
+                    items.append(list(inner))
+                else:
+                    items.append(_struct(inner))
+            elif kind == "STRING":
+                items.append(_string(value))
+            elif kind == "INT":
+                items.append(parse_int(value))
+            elif kind == "NAME" or kind == "WORD":
+                items.append(_Name(value))
+            elif kind == "OP":
+                items.append(_Op(value))
+            elif kind == "COMMENT":
+                items.append(_Comment(value[2:-2].strip()))
+            elif kind == "DECO":
+                items.append(_Deco(value[1:-1]))
+            elif kind == "ELLIPSIS":
+                items.append(ELLIPSIS)
+            elif kind == "CHAR":
+                items.append(Str(unescape(value[1:-1])))
+            else:
+                raise ValueError(kind)
+        if len(args) == 1 and args[0] is None:
+            args = []
+        return args, pos
+
+
+_FAST_ARGS: _FastArgs | None = None
+
+
+def fast_parse_args(text: str) -> list[Any]:
+    """``parse_args`` without Lark for the argument lists it accepts; Lark decides otherwise."""
+    global _FAST_ARGS
+    if not text.strip():
+        return []
+    if _FAST_ARGS is None:
+        _FAST_ARGS = _FastArgs()
+    try:
+        return _FAST_ARGS.parse(text)
+    except (ValueError, IndexError, KeyError):
+        return parse_args(text)
+
+
 def generic_values(name: str, text: str, fast: bool) -> list[Any]:
     """Generic values of a decoded syscall's arguments, by the fast path or by plain Lark."""
     if fast:
@@ -379,6 +483,7 @@ def generic_values(name: str, text: str, fast: bool) -> list[Any]:
                 parts = text.split(",")
             if len(parts) in counts:
                 return [fast_arg(p) for p in parts]
+        return fast_parse_args(text)
     return parse_args(text)
 
 
@@ -409,9 +514,28 @@ def as_int(value: Any) -> int:
     raise DecodeError(f"expected a number, got {_show(value)}")
 
 
+_FLAGS_CACHE: dict[tuple[type, Any], Any] = {}
+
+
 def as_flags(value: Any, enum_cls: type) -> Any:
+    """A flag value of ``enum_cls``; results are cached (flag texts repeat, enum calls are slow)."""
+    key = (enum_cls, value)
+    try:
+        return _FLAGS_CACHE[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable (a list): not a flag value anyway
+        return _as_flags(value, enum_cls)
+    result = _as_flags(value, enum_cls)
+    if len(_FLAGS_CACHE) > 100_000:
+        _FLAGS_CACHE.clear()
+    _FLAGS_CACHE[key] = result
+    return result
+
+
+def _as_flags(value: Any, enum_cls: type) -> Any:
     if isinstance(value, Commented):
-        return as_flags(value.value, enum_cls)
+        return _as_flags(value.value, enum_cls)
     if isinstance(value, int):
         return enum_cls(value)
     if isinstance(value, Flags):
@@ -619,11 +743,97 @@ _DECODERS: dict[str, Callable[[list[Any]], Decoded | None]] = {
 }
 
 
+def _fast_int(t: str) -> int | None:
+    """An INT token (or NULL) without a regex; None when it is anything else."""
+    t = t.strip(" \t")
+    if not t.isascii():
+        return None
+    if t.isdigit():
+        return int(t) if t[0] != "0" or len(t) == 1 else parse_int(t)
+    if t[:2] == "0x" and t[2:].isalnum():
+        try:
+            return int(t[2:], 16)
+        except ValueError:
+            return None
+    if t == "NULL":
+        return 0
+    if t[:1] == "-" and t[1:].isdigit():
+        return int(t) if t[1] != "0" or len(t) == 2 else parse_int(t)
+    return None
+
+
+_TYPED_FLAGS: dict[tuple[type, str], Any] = {}
+
+
+def _fast_flag(enum_cls: type, t: str) -> Any:
+    """A flag argument by its text, decoded once through the grammar and remembered."""
+    key = (enum_cls, t)
+    value = _TYPED_FLAGS.get(key)
+    if value is None:
+        if len(_TYPED_FLAGS) > 50_000:
+            _TYPED_FLAGS.clear()
+        value = _TYPED_FLAGS[key] = as_flags(fast_arg(t), enum_cls)
+    return value
+
+
+def _fast_typed(name: str, text: str) -> Decoded | None:
+    """The hot memory syscalls decoded straight from their text; None means "take the general
+    path" (which is what this must equal: tested differentially)."""
+    parts = text.split(",")
+    n = len(parts)
+    fi = _fast_int
+    if name == "mmap" or name == "mmap2":
+        if n != 6:
+            return None
+        fd_text = parts[4].strip(" \t")
+        path = None
+        if fd_text.endswith(">"):
+            cut = fd_text.find("<")
+            if cut <= 0 or "<" in fd_text[cut + 1:-1] or ">" in fd_text[cut + 1:-1]:
+                return None
+            path = fd_text[cut + 1:-1]
+            fd_text = fd_text[:cut]
+        a, ln, fd, off = fi(parts[0]), fi(parts[1]), fi(fd_text), fi(parts[5])
+        if a is None or ln is None or fd is None or off is None:
+            return None
+        return Mmap(a, ln, _fast_flag(F.Prot, parts[2]), _fast_flag(F.MapFlags, parts[3]), fd,
+                    off * 4096 if name == "mmap2" else off, path)
+    if name == "munmap":
+        if n != 2:
+            return None
+        a, ln = fi(parts[0]), fi(parts[1])
+        return None if a is None or ln is None else Munmap(a, ln)
+    if name == "mprotect":
+        if n != 3:
+            return None
+        a, ln = fi(parts[0]), fi(parts[1])
+        return None if a is None or ln is None else Mprotect(a, ln, _fast_flag(F.Prot, parts[2]))
+    if name == "madvise":
+        if n != 3:
+            return None
+        a, ln = fi(parts[0]), fi(parts[1])
+        return None if a is None or ln is None else Madvise(a, ln, _fast_flag(F.Advice, parts[2]))
+    if name == "brk":
+        a = fi(text) if n == 1 else None
+        return None if a is None else Brk(a)
+    if name == "exit_group" or name == "exit":
+        a = fi(text) if n == 1 else None
+        return None if a is None else Exit(a)
+    return None
+
+
 def decode(name: str, args: str, fast: bool = True) -> tuple[Decoded | None, str | None]:
     """Typed arguments of a memory or process syscall: (record, None) or (None, reason)."""
     decoder = _DECODERS.get(name)
     if decoder is None:
         return None, None
+    if fast:
+        try:
+            typed = _fast_typed(name, args)
+        except (DecodeError, ArgsSyntaxError):
+            typed = None
+        if typed is not None:
+            return typed, None
     try:
         return decoder(generic_values(name, args, fast)), None
     except ArgsSyntaxError as exc:

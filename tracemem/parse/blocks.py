@@ -1,0 +1,277 @@
+"""Parsing a strace file block by block, in worker processes, stitched into one sequential result.
+
+A worker parses one block of lines with no knowledge of earlier blocks (``block_local`` mode of
+:class:`StraceFileReader`). Where an earlier block could matter it leaves a marker: ``FLUSH``
+(a call of this task pending from before would end here, unfinished) or ``ORPHAN`` (a resumed
+half whose start may be in an earlier block). The main process replays the markers against the
+calls still pending, in order, so the result is the same as reading the file line by line; the
+cases a marker cannot express (a frame line or summary row continuing the previous block, a line
+cut across the boundary, unprefixed lines in a multi-task stderr capture, a resumed-then-unfinished
+or execve half with no start in the block) make the main process parse that block itself.
+"""
+
+from __future__ import annotations
+
+import codecs
+import multiprocessing
+import os
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from ..events import ParseReport
+from .strace import Clock, StraceFileReader, finish_rows
+
+Batch = dict
+
+
+def split_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+@dataclass
+class BlockJob:
+    path: str
+    data: bytes
+    start_line: int
+    default_pid: int | None
+    relative: bool | None
+    fast: bool
+    columns: tuple[str, ...] | None
+
+
+@dataclass
+class BlockResult:
+    needs_sequential: bool
+    report: ParseReport | None = None
+    columns: Batch | None = None
+    markers: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    open_pending: list[list[Any]] = field(default_factory=list)
+    carry: Any = None
+    live_log: list[tuple[str, str]] = field(default_factory=list)
+    superseded: dict[str, str] = field(default_factory=dict)
+    in_table: bool = False
+    rel_total: float = 0.0
+    kinds: set[str] = field(default_factory=set)
+    unprefixed: bool = False
+    saw_prefix: bool = False
+    last_line: int = 0
+
+
+def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
+    if columns is None:
+        return cols
+    return {name: cols[name] for name in columns}
+
+
+def run_block(job: BlockJob) -> BlockResult:
+    """Worker: parse one block in block-local mode."""
+    lines = split_lines(job.data)
+    report = ParseReport()
+    reader = StraceFileReader(job.path, report, job.default_pid, job.fast)
+    reader.block_local = True
+    reader.line_no = job.start_line - 1
+    reader.relative = job.relative
+    rows = reader.feed_block(lines)
+    if reader.needs_sequential:
+        return BlockResult(True)
+    plain: list[list[Any]] = []
+    markers: list[tuple[int, tuple[Any, ...]]] = []
+    for row in rows:
+        if row.__class__ is tuple:
+            markers.append((len(plain), row))
+        else:
+            plain.append(row)
+    clock = Clock()
+    cols = finish_rows(plain, clock, job.fast) if plain else {}
+    return BlockResult(
+        False, report, _select(cols, job.columns) if cols else None, markers,
+        list(reader.pending.values()), reader.carry, reader.live_log, reader.superseded,
+        reader.in_table, reader.rel_total, clock.kinds, reader.unprefixed, reader.prefixed,
+        reader.line_no,
+    )
+
+
+def merge_report(into: ParseReport, part: ParseReport) -> None:
+    into.lines += part.lines
+    into.parsed += part.parsed
+    for key, value in part.skipped.items():
+        into.skipped[key] = into.skipped.get(key, 0) + value
+    into.errors.extend(part.errors)
+
+
+def _merge_columns(base: Batch | None, inserts: list[tuple[int, Batch]], keys: Iterable[str]) -> Batch:
+    """Insert small batches into a batch at row positions (positions in ``base`` order)."""
+    if not inserts:
+        return base or {}
+    keys = list(keys)
+    if base is None:
+        base = {k: [] for k in keys}
+    out: Batch = {k: [] for k in keys}
+    prev = 0
+    for pos, part in inserts:
+        for k in keys:
+            out[k].extend(base[k][prev:pos])
+            out[k].extend(part[k])
+        prev = pos
+    for k in keys:
+        out[k].extend(base[k][prev:])
+    return out
+
+
+class BlockStitcher:
+    """The main-process side: keeps the sequential reader state and applies block results."""
+
+    def __init__(self, path: str, report: ParseReport, default_pid: int | None, fast: bool,
+                 columns: tuple[str, ...] | None):
+        self.reader = StraceFileReader(path, report, default_pid, fast)
+        self.report = report
+        self.fast = fast
+        self.columns = columns
+        self.clock = Clock()
+
+    def sequential(self, data: bytes) -> Batch | None:
+        """Parse a block here, line by line, with the full state."""
+        reader = self.reader
+        rows = reader.feed_block(split_lines(data))
+        return self._finish(rows)
+
+    def finish(self) -> Batch | None:
+        return self._finish(self.reader.finish())
+
+    def _finish(self, rows: list[list[Any]]) -> Batch | None:
+        if not rows:
+            return None
+        cols = finish_rows(rows, self.clock, self.fast)
+        cols["time"] = self.clock.rollover(cols["time"])
+        return _select(cols, self.columns)
+
+    def usable(self, result: BlockResult) -> bool:
+        """Whether a worker's result equals what sequential parsing would give here."""
+        reader = self.reader
+        if result.needs_sequential or reader.carry is not None or reader.in_table:
+            return False
+        if result.unprefixed and reader.prefixed and reader.default_pid is None:
+            return False
+        return True
+
+    def apply(self, result: BlockResult) -> Batch | None:
+        """Stitch a usable worker result into the sequence; returns its finished batch."""
+        reader = self.reader
+        assert result.report is not None
+        merge_report(self.report, result.report)
+        offset = reader.rel_total if "relative" in result.kinds else 0.0
+        inserts: list[tuple[int, list[list[Any]]]] = []
+        for pos, marker in result.markers:
+            reader.rows = []
+            pid = marker[1]
+            if marker[0] == "FLUSH":
+                old = reader.pending.pop(pid, None)
+                if old is not None:
+                    reader.rows.append(old)
+            else:
+                _, pid, name, args, n, stamp, ret, deco, errno, parens, dur = marker
+                if offset and stamp.__class__ is float:
+                    stamp += offset
+                reader._resume(pid, name, args, n, stamp, "", ret, deco, errno, parens, dur)
+            if reader.rows:
+                inserts.append((pos, reader.rows))
+        reader.rows = []
+        for row in result.open_pending:
+            if offset and row[3].__class__ is float:
+                row[3] += offset
+            reader.pending[row[2]] = row
+        for what, pid in result.live_log:
+            if what == "seen":
+                reader.live[pid] = None
+            else:
+                reader.live.pop(pid, None)
+        reader.superseded.update(result.superseded)
+        reader.prefixed = reader.prefixed or result.saw_prefix
+        reader.in_table = result.in_table
+        reader.carry = result.carry
+        reader.rel_total += result.rel_total
+        reader.line_no = result.last_line
+        reader.last_row = None
+        self.clock.kinds |= result.kinds
+        base = result.columns
+        if base is not None and offset:
+            base["time"] = [t + offset if t is not None else None for t in base["time"]]
+        finished = [(pos, finish_rows(rows, self.clock, self.fast)) for pos, rows in inserts]
+        keys = self.columns or (base.keys() if base else finished[0][1].keys() if finished else ())
+        merged = _merge_columns(base, [(p, _select(c, self.columns)) for p, c in finished], keys)
+        if not merged or not merged.get("line", merged.get("syscall")):
+            return None
+        if "time" in merged:
+            merged["time"] = self.clock.rollover(merged["time"])
+        return merged
+
+
+_POOL: Any = None
+
+
+def _pool(workers: int) -> Any:
+    global _POOL
+    if _POOL is None or _POOL._processes != workers:  # type: ignore[attr-defined]
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        _POOL = multiprocessing.get_context(method).Pool(workers)
+    return _POOL
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseReport,
+                 default_pid: int | None, fast: bool, columns: tuple[str, ...] | None,
+                 workers: int, clock_out: list[Clock]) -> Iterator[Batch]:
+    """Parse byte blocks (each with its first line number), in parallel when workers > 1."""
+    stitcher = BlockStitcher(path, report, default_pid, fast, columns)
+    clock_out.append(stitcher.clock)
+    first = next(blocks, None)
+    if first is None:
+        batch = stitcher.finish()
+        if batch:
+            yield batch
+        return
+    # The first block decides -r mode for the whole file and warms the caches.
+    batch = stitcher.sequential(first[0])
+    if batch:
+        yield batch
+    if workers <= 1:
+        for data, _ in blocks:
+            batch = stitcher.sequential(data)
+            if batch:
+                yield batch
+    else:
+        # Build the grammar and regexes before forking so workers inherit them.
+        from .strace import _block
+
+        _block()
+        relative = stitcher.reader.relative
+        pool = _pool(workers)
+        pending: deque[bytes] = deque()
+
+        def jobs() -> Iterator[BlockJob]:
+            for data, start in blocks:
+                pending.append(data)
+                yield BlockJob(path, data, start, default_pid, relative, fast, columns)
+
+        for result in pool.imap(run_block, jobs(), chunksize=1):
+            data = pending.popleft()
+            if stitcher.usable(result):
+                batch = stitcher.apply(result)
+            else:
+                batch = stitcher.sequential(data)
+            if batch:
+                yield batch
+    batch = stitcher.finish()
+    if batch:
+        yield batch
