@@ -82,7 +82,7 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
     seq = 0
     kinds: set[str] = set()
     if columns is not None:
-        columns = tuple(dict.fromkeys(("line", "state", "time") + tuple(columns)))
+        columns = tuple(dict.fromkeys(("line", "state") + tuple(columns)))
     for source in sources:
         report.files.append(source.label)
         errors_before = len(report.errors)

@@ -90,7 +90,7 @@ def run_block(job: BlockJob) -> BlockResult:
         else:
             plain.append(row)
     clock = Clock()
-    cols = finish_rows(plain, clock, job.fast) if plain else {}
+    cols = finish_rows(plain, clock, job.fast, job.columns) if plain else {}
     return BlockResult(
         False, report, _select(cols, job.columns) if cols else None, markers,
         list(reader.pending.values()), reader.carry, reader.live_log, reader.superseded,
@@ -149,8 +149,9 @@ class BlockStitcher:
     def _finish(self, rows: list[list[Any]]) -> Batch | None:
         if not rows:
             return None
-        cols = finish_rows(rows, self.clock, self.fast)
-        cols["time"] = self.clock.rollover(cols["time"])
+        cols = finish_rows(rows, self.clock, self.fast, self.columns)
+        if "time" in cols:
+            cols["time"] = self.clock.rollover(cols["time"])
         return _select(cols, self.columns)
 
     def usable(self, result: BlockResult) -> bool:
@@ -204,7 +205,7 @@ class BlockStitcher:
         base = result.columns
         if base is not None and offset:
             base["time"] = [t + offset if t is not None else None for t in base["time"]]
-        finished = [(pos, finish_rows(rows, self.clock, self.fast)) for pos, rows in inserts]
+        finished = [(pos, finish_rows(rows, self.clock, self.fast, self.columns)) for pos, rows in inserts]
         keys = self.columns or (base.keys() if base else finished[0][1].keys() if finished else ())
         merged = _merge_columns(base, [(p, _select(c, self.columns)) for p, c in finished], keys)
         if not merged or not merged.get("line", merged.get("syscall")):

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 
 from ..events import LineIssue, ParseReport, Skip, State
 from .grammar import terminal_regex
-from .lines import LineRecord, LineSyntaxError, lark_line
+from .lines import LineRecord, LineSyntaxError, fast_line, lark_line
 from .values import DECODED_SYSCALLS, decode
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -110,6 +110,38 @@ class _Carry:
     column: int
     reason: str
     first: str
+    #: a write() whose output landed inside its line: waiting for the ") = N" line, with the
+    #: output lines in between
+    output: list[tuple[int, str]] | None = None
+
+
+_WRITE_HEAD = re.compile(r'(?:.*[ \t\]])?(?:write|pwrite64)\(\d+(?:<[^<>\n]*>)?, ("(?:[^"\\\n]|\\.)*")(?:\.\.\.)?, ')
+# The end of a write() whose output was printed in the middle of its line: ") = N" at the start
+# of a line (output ended with a newline) or glued to the end of the output's last line.
+_RESUME_TAIL = re.compile(
+    r"\)[ \t]*=[ \t]*(?:-?\d+|\?)(?:[ \t]+E[A-Z0-9_]+[ \t]+\([^()\n]*\))?(?:[ \t]*<[\d.]+>)?[ \t]*$")
+_MAX_OUTPUT_LINES = 5000
+
+
+def _write_cut(first: str) -> int | None:
+    """Where a write() line's own text ends and the program's output (the written string,
+    printed by the terminal while strace waited) begins: after the count argument."""
+    m = _WRITE_HEAD.match(first)
+    if m is None:
+        from .values import unescape
+
+        return None
+    from .values import unescape
+
+    content = unescape(m.group(1)[1:-1])
+    prefix = content.split("\n", 1)[0][:16]
+    after = first[m.end():]
+    for i in range(1, len(after) + 1):
+        if not after[:i].isdigit():
+            break
+        if (prefix and after[i:].startswith(prefix)) or (not prefix and i == len(after)):
+            return m.end() + i
+    return None
 
 
 def _plain_duration(d: str) -> bool:
@@ -160,6 +192,7 @@ class StraceFileReader:
         self.needs_sequential = False
         self.block_first = 1
         self.live_log: list[tuple[str, str]] = []
+        self.frame_skip: Skip | None = None
         self.unprefixed = False
 
     def _seen(self, pid: str) -> None:
@@ -364,7 +397,9 @@ class StraceFileReader:
                 self.report.skip(Skip.PROGRAM_OUTPUT)
             elif exc.at_end:
                 # Program output (or a notice) split this call; the next line may complete it.
-                self.carry = _Carry(text, n, 1, exc.column, exc.reason, text)
+                cut = _write_cut(text)
+                output = [] if cut is not None and cut < len(text) else None
+                self.carry = _Carry(text, n, 1, exc.column, exc.reason, text, output)
             else:
                 self._error(n, exc.column, text, exc.reason)
             return
@@ -386,6 +421,9 @@ class StraceFileReader:
         self.carry = None
         if "\x1b" in text:
             text = _ANSI.sub("", text)
+        if carry.output is not None:
+            self._continue_write(carry, text, n)
+            return
         joined = carry.text + text
         count = carry.count + 1
         if self._glued_notice(joined, n, count):
@@ -397,6 +435,11 @@ class StraceFileReader:
             if exc.at_end and count < _MAX_JOIN and _LOOKS_LIKE_CALL.match(joined):
                 self.carry = _Carry(joined, carry.line, count, carry.column, carry.reason, carry.first)
                 return
+            if carry.count == 1 and _write_cut(carry.first) is not None and not self._is_strace(text):
+                # The program's output went to the same terminal as strace: wait for ") = N".
+                self.carry = _Carry(carry.first, carry.line, 1, carry.column, carry.reason,
+                                    carry.first, [(n, text)])
+                return
             # Joining did not help: the first line is the error, the next ones are parsed alone.
             self._error(carry.line, carry.column, carry.first, carry.reason)
             if carry.count > 1:
@@ -404,6 +447,41 @@ class StraceFileReader:
             self._slow(text, n)
             return
         self._record(rec, carry.line, count, end=n)
+
+    @staticmethod
+    def _is_strace(text: str) -> bool:
+        if fast_line(text) is not None:
+            return True
+        try:
+            rec = lark_line(text)
+        except LineSyntaxError:
+            return bool(_LOOKS_LIKE_CALL.match(text))
+        return rec.kind not in ("summary_row", "frame")
+
+    def _continue_write(self, carry: _Carry, text: str, n: int) -> None:
+        output = carry.output
+        assert output is not None
+        tail = _RESUME_TAIL.search(text)
+        if tail is not None:
+            cut = _write_cut(carry.first)
+            try:
+                rec = lark_line(carry.first[: cut] + text[tail.start():]) if cut is not None else None
+            except LineSyntaxError:
+                rec = None
+            if rec is not None:
+                # The write's own line and its ") = N" line make the event; between them, output.
+                self.report.skip(Skip.PROGRAM_OUTPUT, len(output))
+                self._record(rec, carry.line, 2, end=n)
+                return
+        elif len(output) < _MAX_OUTPUT_LINES and not self._is_strace(text):
+            output.append((n, text))
+            self.carry = carry
+            return
+        # Not the continuation after all: the first line is the error, the rest parse alone.
+        self._error(carry.line, carry.column, carry.first, carry.reason)
+        for k, line in output:
+            self._slow(line, k)
+        self._slow(text, n)
 
     def _error(self, n: int, column: int, text: str, reason: str) -> None:
         self.report.errors.append(LineIssue(self.path, n, column, text, reason))
@@ -418,7 +496,8 @@ class StraceFileReader:
                 self.needs_sequential = True  # its syscall line is in the previous block
                 return
             if target is None:
-                report.skip(Skip.ORPHAN_FRAME, lines)
+                # -k prints stacks for signals and exits too: they go with that line.
+                report.skip(self.frame_skip or Skip.ORPHAN_FRAME, lines)
                 return
             target[R_STACK] = (target[R_STACK] or ()) + (rec.text,)
             report.parsed += lines
@@ -437,6 +516,7 @@ class StraceFileReader:
             report.skip(Skip.SUMMARY, lines)
             return
         self.last_row = None
+        self.frame_skip = None
         if rec.stamp is not None and self.relative is None:
             self.relative = ":" not in rec.stamp and 0 <= rec.stamp.find(".") < 10
         if rec.stamp is not None and self.relative:
@@ -457,12 +537,14 @@ class StraceFileReader:
             self.unprefixed = True
         if kind == "signal":
             report.skip(Skip.SIGNAL, lines)
+            self.frame_skip = Skip.SIGNAL
             return
         if kind == "notice":
             report.skip(Skip.NOTICE, lines)
             return
         if kind == "exited":
             report.skip(Skip.EXIT, lines)
+            self.frame_skip = Skip.EXIT
             m = _SUPERSEDED.match(rec.text or "")
             if m is not None and pid is not None:
                 self.superseded[pid] = m.group(1)
@@ -557,10 +639,22 @@ class Clock:
         return out
 
 
-def finish_rows(rows: list[tuple[Any, ...]] | list[list[Any]], clock: Clock, fast: bool) -> dict[str, list[Any]]:
-    """Per-column conversions of a batch of rows: times, returns, errno, durations, decoding."""
+_ALL_COLUMNS = ("line", "end_line", "pid", "time", "duration", "syscall", "args", "ret", "ret_text",
+                "errno", "errmsg", "ret_detail", "state", "injected", "sysno", "ip", "stack",
+                "decoded", "decode_error")
+
+
+def finish_rows(rows: list[tuple[Any, ...]] | list[list[Any]], clock: Clock, fast: bool,
+                columns: tuple[str, ...] | None = None) -> dict[str, list[Any]]:
+    """Per-column conversions of a batch of rows: times, returns, errno, durations, decoding.
+
+    Memory and process syscalls are always decoded; with ``columns`` only those columns are
+    converted (``tracemem stats`` needs names, pids and states, not times or return values).
+    """
     if not rows:
         return {}
+    if columns is not None:
+        return _finish_some(rows, clock, fast, columns)
     cols = list(zip(*rows))
     names = cols[R_NAME]
     args = cols[R_ARGS]
@@ -638,3 +732,38 @@ def finish_rows(rows: list[tuple[Any, ...]] | list[list[Any]], clock: Clock, fas
         "decoded": decoded,
         "decode_error": why,
     }
+
+
+def _finish_some(rows: list[Any], clock: Clock, fast: bool, columns: tuple[str, ...]) -> dict[str, list[Any]]:
+    cols = list(zip(*rows))
+    names = cols[R_NAME]
+    args = cols[R_ARGS]
+    states = cols[R_STATE]
+    n = len(rows)
+    decoded: list[Any] = [None] * n
+    why: list[str | None] = [None] * n
+    wanted = DECODED_SYSCALLS
+    for i in [i for i, name in enumerate(names) if name in wanted]:
+        d, w = decode(names[i], args[i], fast)
+        decoded[i] = d
+        if w is not None and states[i] != _COMPLETE:
+            w = f"{states[i]} call: {w}"
+        why[i] = w
+    out: dict[str, list[Any]] = {"decoded": decoded, "decode_error": why}
+    simple = {
+        "line": lambda: list(cols[R_LINE]),
+        "end_line": lambda: list(cols[R_END]),
+        "pid": lambda: [int(p) if p else None for p in cols[R_PID]],
+        "time": lambda: clock.times(cols[R_STAMP]),
+        "syscall": lambda: list(names),
+        "args": lambda: list(args),
+        "state": lambda: list(states),
+    }
+    for name in columns:
+        if name in out:
+            continue
+        make = simple.get(name)
+        if make is None:
+            return finish_rows(rows, clock, fast)
+        out[name] = make()
+    return out

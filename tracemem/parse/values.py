@@ -169,13 +169,15 @@ def _interpret(items: list[Any]) -> Any:
     if isinstance(first, _Name) and isinstance(items[1], _Op) and items[1].text == "=":
         return KeyValue(first.text, _interpret(items[2:]))
     if isinstance(items[-1], _Comment):
+        core = [it for it in items if not isinstance(it, _Comment)]
+        if len(core) >= 3 and _flag_chain(core):
+            # -X verbose: "0x1200000 /* CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID */|17 /* SIGCHLD */"
+            comments = " ".join(it.text for it in items if isinstance(it, _Comment))
+            return Commented(_interpret(core), comments)
         return Commented(_interpret(items[:-1]), items[-1].text)
     if isinstance(items[-1], _Deco) and len(items) == 2:
         return Decorated(_single(items[0]), items[-1].text)
-    if len(items) >= 3 and all(
-        (isinstance(it, _Op) and it.text == "|") if i % 2 else isinstance(it, (_Name, int))
-        for i, it in enumerate(items)
-    ) and len(items) % 2 == 1:
+    if len(items) >= 3 and _flag_chain(items):
         return Flags(tuple(it.text if isinstance(it, _Name) else it for it in items[::2]))
     arrow = [i for i, it in enumerate(items) if isinstance(it, _Op) and it.text == "=>"]
     if len(arrow) == 1:
@@ -184,6 +186,14 @@ def _interpret(items: list[Any]) -> Any:
     if len(items) == 2 and isinstance(first, _Name) and isinstance(items[1], _Paren):
         return Call(first.text, items[1].values)
     return Expr(tuple(_single(it) for it in items))
+
+
+def _flag_chain(items: list[Any]) -> bool:
+    """NAME|NAME|0x10 ...: names or numbers joined by single "|" operators."""
+    return len(items) % 2 == 1 and all(
+        (isinstance(it, _Op) and it.text == "|") if i % 2 else isinstance(it, (_Name, int))
+        for i, it in enumerate(items)
+    )
 
 
 def _single(item: Any) -> Any:
