@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-import pandas as pd
 
 from .errors import InputError, TraceParseError
 from .events import Clone, Madvise, Mmap, Mprotect, Mremap, Munmap, ParseReport, State, SyscallEvent
@@ -60,6 +59,13 @@ DECODED_COLUMNS = ("addr", "length", "prot", "flags", "fd", "offset", "advice", 
 Batch = dict  # column name -> list of values, for one block of events
 
 
+def _pd() -> Any:
+    """pandas, imported when a table is wanted (``stats`` never needs it)."""
+    import pandas
+
+    return pandas
+
+
 def _paths(paths: Any) -> list[str]:
     if isinstance(paths, (str, os.PathLike)):
         return [os.fspath(paths)]
@@ -82,7 +88,7 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
     seq = 0
     kinds: set[str] = set()
     if columns is not None:
-        columns = tuple(dict.fromkeys(("line", "state") + tuple(columns)))
+        columns = tuple(dict.fromkeys(("state",) + tuple(columns)))
     for source in sources:
         report.files.append(source.label)
         errors_before = len(report.errors)
@@ -96,7 +102,7 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
                                   n_workers, clocks):
             if strict and len(report.errors) > errors_before:
                 _raise_first(report, errors_before)
-            count = len(batch["line"])
+            count = len(batch["state"])
             batch["seq"] = list(range(seq, seq + count))
             batch["file"] = [source.label] * count
             seq += count
@@ -223,8 +229,9 @@ def _uint64(value: int | None) -> int | None:
     return value & ((1 << 64) - 1)
 
 
-def events_frame(batch: Batch) -> pd.DataFrame:
+def events_frame(batch: Batch) -> "pd.DataFrame":
     """The typed events DataFrame of a batch (columns as in COLUMNS)."""
+    pd = _pd()
     data = dict(batch)
     n = len(data.get("seq", []))
     if "addr" not in data:
@@ -248,7 +255,7 @@ class Trace:
     """A parsed trace: the events table (``df``), the line accounting (``report``), and the typed
     arguments of memory and process syscalls by ``seq`` (``decoded``)."""
 
-    df: pd.DataFrame
+    df: "pd.DataFrame"
     report: ParseReport
     decoded: dict[int, Any] = field(default_factory=dict, repr=False)
 
@@ -282,6 +289,7 @@ def read_trace(paths: Any, *, fast: bool = True, strict: bool = False,
     Several ``-ff`` files of one run are merged into one table ordered by time when every file
     has timestamps (in the order given otherwise); ``seq`` numbers the merged order.
     """
+    pd = _pd()
     report = ParseReport()
     frames = []
     decoded: dict[int, Any] = {}
@@ -328,7 +336,7 @@ def format_flags(column: str, value: int | None, syscall: str | None = None) -> 
     """A flag column's value as names joined by "|" (unknown bits as hex)."""
     from .flags import Advice, CloneFlags, MapFlags, MremapFlags, Prot, ShmFlags, MsealFlags
 
-    if value is None or pd.isna(value):
+    if value is None or _pd().isna(value):
         return None
     if column == "prot":
         return flag_names(int(value), Prot)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ..events import ParseReport
-from .strace import Clock, StraceFileReader, finish_rows
+from .strace import R_STACK, Clock, StraceFileReader, assemble, finish_rows
 
 Batch = dict
 
@@ -73,6 +73,9 @@ def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
 
 def run_block(job: BlockJob) -> BlockResult:
     """Worker: parse one block in block-local mode."""
+    if job.relative:
+        # -r stamps are sums over every line: the main process adds them up in order.
+        return BlockResult(True)
     lines = split_lines(job.data)
     report = ParseReport()
     reader = StraceFileReader(job.path, report, job.default_pid, job.fast)
@@ -82,15 +85,8 @@ def run_block(job: BlockJob) -> BlockResult:
     rows = reader.feed_block(lines)
     if reader.needs_sequential:
         return BlockResult(True)
-    plain: list[list[Any]] = []
-    markers: list[tuple[int, tuple[Any, ...]]] = []
-    for row in rows:
-        if row.__class__ is tuple:
-            markers.append((len(plain), row))
-        else:
-            plain.append(row)
     clock = Clock()
-    cols = finish_rows(plain, clock, job.fast, job.columns) if plain else {}
+    cols, markers = assemble(reader, rows, clock, job.fast, job.columns)
     return BlockResult(
         False, report, _select(cols, job.columns) if cols else None, markers,
         list(reader.pending.values()), reader.carry, reader.live_log, reader.superseded,
@@ -138,7 +134,7 @@ class BlockStitcher:
         self.clock = Clock()
 
     def sequential(self, data: bytes) -> Batch | None:
-        """Parse a block here, line by line, with the full state."""
+        """Parse a block here with the full state."""
         reader = self.reader
         rows = reader.feed_block(split_lines(data))
         return self._finish(rows)
@@ -147,9 +143,10 @@ class BlockStitcher:
         return self._finish(self.reader.finish())
 
     def _finish(self, rows: list[list[Any]]) -> Batch | None:
-        if not rows:
+        cols, markers = assemble(self.reader, rows, self.clock, self.fast, self.columns)
+        assert not markers
+        if not cols or not cols.get("decoded"):
             return None
-        cols = finish_rows(rows, self.clock, self.fast, self.columns)
         if "time" in cols:
             cols["time"] = self.clock.rollover(cols["time"])
         return _select(cols, self.columns)
@@ -178,10 +175,13 @@ class BlockStitcher:
                 if old is not None:
                     reader.rows.append(old)
             else:
-                _, pid, name, args, n, stamp, ret, deco, errno, parens, dur = marker
+                _, pid, name, args, n, stamp, ret, deco, errno, parens, dur, holder = marker
                 if offset and stamp.__class__ is float:
                     stamp += offset
                 reader._resume(pid, name, args, n, stamp, "", ret, deco, errno, parens, dur)
+                if holder[R_STACK] and reader.last_row is not None:
+                    made = reader.last_row
+                    made[R_STACK] = (made[R_STACK] or ()) + holder[R_STACK]
             if reader.rows:
                 inserts.append((pos, reader.rows))
         reader.rows = []

@@ -106,7 +106,7 @@ def _decompressed(raw: BinaryIO, label: str) -> BinaryIO:
     return peekable  # type: ignore[return-value]
 
 
-def iter_byte_blocks(source: Source, size: int = CHUNK) -> Iterator[tuple[bytes, int]]:
+def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) -> Iterator[tuple[bytes, int]]:
     """Blocks of whole lines as bytes, each with the number of its first line.
 
     A block never starts with a ``-k`` stack-frame line (" > ..."), so frames stay with their
@@ -117,9 +117,11 @@ def iter_byte_blocks(source: Source, size: int = CHUNK) -> Iterator[tuple[bytes,
         stream = _decompressed(raw, source.label)
         buf = b""
         line = 1
+        want = min(first, size)
         while True:
             try:
-                data = stream.read(size)
+                data = stream.read(want)
+                want = size
             except (OSError, EOFError, lzma.LZMAError) as exc:
                 raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
             except Exception as exc:  # zstandard raises its own ZstdError

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno as _errno
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -67,6 +68,13 @@ class _Block:
         name = r"(?:([A-Za-z_][A-Za-z0-9_]*)\(|<\.\.\. ([A-Za-z_][A-Za-z0-9_]*) resumed>)"
         tail = r"(?:[ \t]*(<unfinished \.\.\.>)|\)[ \t]*=[ \t]*(" + t("RETVAL") + r")(.*))"
         self.findall = re.compile(r"^(?:" + prefix + name + r"(.*)" + tail + r"|(.*))$", re.M).findall
+        # The same with the argument extent checked by the ARGS terminal inside the expression,
+        # and a plain " <duration>" ending split off: lines whose groups say "complete call,
+        # nothing after the duration" need no Python code of their own.
+        tailv = (r"(?:[ \t]*(<unfinished \.\.\.>)|\)[ \t]*=[ \t]*(" + t("RETVAL") + r")"
+                 r"(?:[ \t]+<(\d+(?:\.\d{1,9})?)>[ \t]*$|(.*)))")
+        self.vector = re.compile(
+            r"^(?:" + prefix + name + r"(" + t("ARGS") + r")?" + tailv + r"|(.*))$", re.M).findall
         self.rest = re.compile(
             r"(?:[ \t]*((?!<(?:\d+(?:\.\d{1,9})?|unavailable)>)" + t("DECO") + "))?"
             r"(?:[ \t]*(" + t("ERRNO") + r"))?"
@@ -192,6 +200,7 @@ class StraceFileReader:
         self.needs_sequential = False
         self.block_first = 1
         self.live_log: list[tuple[str, str]] = []
+        self.vector_rows: Any = None
         self.frame_skip: Skip | None = None
         self.unprefixed = False
 
@@ -201,19 +210,123 @@ class StraceFileReader:
         if self.block_local:
             self.live_log.append(("seen", pid))
 
-    def _detect_relative(self, lines: list[str]) -> None:
+    def _detect_relative(self, lines: list[str]) -> bool:
         """-r stamps are deltas between lines: decided by the first stamped line of the file."""
         for text in lines:
             m = _FIRST_STAMP.match(text)
             if m is not None:
                 stamp = m.group(1)
                 self.relative = ":" not in stamp and 0 <= stamp.find(".") < 10
-                return
+                return self.relative
+        return False
 
     # -- public ---------------------------------------------------------------------------------
 
-    def feed_block(self, lines: list[str]) -> list[tuple[Any, ...]]:
-        """Parse a block of lines (no newlines); returns the rows of the events completed."""
+    def feed_block(self, lines: list[str]) -> list[Any]:
+        """Parse a block of lines (no newlines); returns the rows of the events completed.
+
+        Lines that are complete calls ending at their duration are taken straight from the
+        block regex's groups; every other line (and the lines a frame or a cut line needs)
+        goes through the per-line state machine, in order.
+        """
+        if not self.fast or not lines or self.relative or (self.relative is None and self._detect_relative(lines)):
+            return self._feed_loop(lines)
+        block = _block()
+        text = "\n".join(lines)
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        found = block.vector(text)
+        if len(found) != len(lines):  # pragma: no cover - a line end the split and the regex disagree on
+            return self._feed_loop(lines)
+        P, PB, ST, NM, RN, AR, UF, RT, DU, RS, OT = zip(*found)
+        if any(PB):
+            P = tuple(a or b for a, b in zip(P, PB))
+        default_pid = self.default_pid
+        has_pid = any(P)
+        if has_pid or self.prefixed:
+            if default_pid is None and "" in [p for p, nm, rn in zip(P, NM, RN) if nm or rn]:
+                # An unprefixed line in a multi-task stderr capture: the live set decides.
+                return self._feed_loop(lines)
+        start = self.line_no
+        count = len(lines)
+        self.report.lines += count
+        self.line_no += count
+        self.block_first = start + 1
+        self.rows = rows = []
+        live = self.live
+        if has_pid:
+            for pid in dict.fromkeys(P):
+                if pid and pid not in live:
+                    self._seen(pid)
+        elif default_pid is None:
+            self.unprefixed = True
+        special = [i for i, (o, r, u, e) in enumerate(zip(OT, RN, UF, RS)) if o or r or u or e]
+        if special:
+            frames = [i - 1 for i in special if OT[i][:3] == " > " or OT[i][:2] == "> "]
+            if frames:
+                special = sorted(set(special).union(frames))
+        simple_mask = [True] * count
+        emitted: list[tuple[int, int]] = []  # (line index, number of items it added to rows)
+        carry_until = -1
+        parsed = 0
+        for i in special:
+            if i <= carry_until:
+                continue
+            j = i
+            while True:
+                simple_mask[j] = False
+                before = len(rows)
+                n = start + j + 1
+                if self.carry is not None or OT[j]:
+                    self._slow(lines[j], n)
+                elif self._tuple(found[j], n):
+                    parsed += 1
+                else:
+                    self._slow(lines[j], n)
+                if self.needs_sequential:
+                    return rows
+                if len(rows) > before:
+                    emitted.append((j, len(rows) - before))
+                if self.carry is None or j + 1 >= count:
+                    break
+                j += 1
+            carry_until = j
+        if self.carry is not None and carry_until < count - 1:  # pragma: no cover - defensive
+            pass
+        simple = [i for i in range(count) if simple_mask[i]] if special else range(count)
+        self.report.parsed += parsed + len(simple)
+        self.vector_rows = (start, simple, P, ST, NM, AR, RT, DU, emitted)
+        return rows
+
+    def _tuple(self, t: tuple[str, ...], n: int) -> bool:
+        """A line taken from the block regex's groups that needs the state machine; False when
+        its ending is not one the grammar allows (the caller then parses it with Lark)."""
+        pid, pidb, stamp, name, rname, args, unf, ret, dur, rest, other = t
+        pid = pid or pidb or self.default_pid or None
+        if rest:
+            m = _block().rest(rest)
+            if m is None:
+                return False
+            deco, errno, parens, dur = m.groups("")
+        else:
+            deco = errno = parens = ""
+        args = args.strip()
+        if name:
+            if unf:
+                self._start([n, n, pid, stamp, None, None, None, name, args, None, None, None,
+                             None, None, _UNFINISHED_S, None])
+                return True
+            row = [n, n, pid, stamp, None, None, None, name, args, ret, deco, errno, parens, dur,
+                   _COMPLETE, None]
+            self.rows.append(row)
+            self.last_row = row
+            return True
+        self._resume(pid, rname, args, n, stamp, unf, ret, deco, errno, parens, dur)
+        return True
+
+    def _feed_loop(self, lines: list[str]) -> list[tuple[Any, ...]]:
+        """Parse a block line by line (relative stamps, mixed prefixes, plain-Lark mode)."""
+        self.vector_rows = None
         self.rows = rows = []
         if not lines:
             return rows
@@ -335,8 +448,11 @@ class StraceFileReader:
             if unf or name == "execve":
                 self.needs_sequential = True
                 return
-            # The start may be in an earlier block: the stitcher decides.
-            self.rows.append(("ORPHAN", pid, name, args, n, stamp, ret, deco, errno, parens, dur))
+            # The start may be in an earlier block: the stitcher decides. Frames that follow
+            # (-k) collect in a holder and go to whatever event the stitcher makes of it.
+            holder: list[Any] = [None] * 16
+            self.rows.append(("ORPHAN", pid, name, args, n, stamp, ret, deco, errno, parens, dur, holder))
+            self.last_row = holder
             return
         if (pending is None or pending[R_NAME] != name) and name == "execve" and pid in self.superseded:
             # A non-leader thread's execve completes under the leader's pid.
@@ -764,6 +880,120 @@ def _finish_some(rows: list[Any], clock: Clock, fast: bool, columns: tuple[str, 
             continue
         make = simple.get(name)
         if make is None:
-            return finish_rows(rows, clock, fast)
+            full = finish_rows(rows, clock, fast)
+            return {key: full[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
         out[name] = make()
-    return out
+    return {key: out[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
+
+
+def assemble(reader: StraceFileReader, rows: list[Any], clock: Clock, fast: bool,
+             columns: tuple[str, ...] | None) -> tuple[dict[str, list[Any]], list[tuple[int, Any]]]:
+    """The finished columns of what one ``feed_block`` produced, in event order, and the
+    stitching markers with their positions in that order."""
+    vector = reader.vector_rows
+    reader.vector_rows = None
+    markers: list[tuple[int, Any]] = []
+    plain: list[list[Any]] = []
+    if vector is None:
+        for row in rows:
+            if row.__class__ is tuple:
+                markers.append((len(plain), row))
+            else:
+                plain.append(row)
+        return (finish_rows(plain, clock, fast, columns) if plain else {}), markers
+    start, simple, P, ST, NM, AR, RT, DU, emitted = vector
+    lines_of: list[int] = []
+    k = 0
+    special_markers: list[tuple[int, int, Any]] = []
+    for j, cnt in emitted:
+        for item in rows[k:k + cnt]:
+            if item.__class__ is tuple:
+                special_markers.append((j, len(plain), item))
+            else:
+                plain.append(item)
+                lines_of.append(j)
+        k += cnt
+    for item in rows[k:]:  # pragma: no cover - every item is emitted at a line
+        if item.__class__ is not tuple:
+            plain.append(item)
+            lines_of.append(start + len(P))
+    base = _simple_columns(reader, start, simple, P, ST, NM, AR, RT, DU, clock, fast, columns)
+    if not plain:
+        return base, [(bisect_left(simple, j) + idx, m) for j, idx, m in special_markers]
+    special = finish_rows(plain, clock, fast, columns)
+    keys = list(base.keys() if base else special.keys())
+    if columns is not None and "line" not in columns and "time" not in columns:
+        # Unordered use (counting): the special rows simply follow the simple ones.
+        offset = len(simple)
+        return ({key: base[key] + special[key] for key in keys},
+                [(offset + idx, m) for j, idx, m in special_markers])
+    out: dict[str, list[Any]] = {key: [] for key in keys}
+    prev = 0
+    run_start = 0
+    # Splice runs of special rows into the simple rows at their line positions.
+    i = 0
+    total_special = len(plain)
+    while i < total_special:
+        pos = bisect_left(simple, lines_of[i])
+        j = i
+        while j + 1 < total_special and bisect_left(simple, lines_of[j + 1]) == pos:
+            j += 1
+        for key in keys:
+            out[key].extend(base[key][prev:pos])
+            out[key].extend(special[key][i:j + 1])
+        prev = pos
+        i = j + 1
+    for key in keys:
+        out[key].extend(base[key][prev:])
+    markers = [(bisect_left(simple, j) + idx, m) for j, idx, m in special_markers]
+    del run_start
+    return out, markers
+
+
+def _simple_columns(reader: StraceFileReader, start: int, simple: Any, P: Any, ST: Any, NM: Any,
+                    AR: Any, RT: Any, DU: Any, clock: Clock, fast: bool,
+                    columns: tuple[str, ...] | None) -> dict[str, list[Any]]:
+    """Columns of the complete calls taken straight from the block regex (no errno, no
+    details: those lines end at their return value or duration)."""
+    count = len(simple)
+    names = [NM[i] for i in simple]
+    default = reader.default_pid
+    args = [AR[i].strip() for i in simple]
+    decoded: list[Any] = [None] * count
+    why: list[str | None] = [None] * count
+    wanted = DECODED_SYSCALLS
+    for k in [k for k, name in enumerate(names) if name in wanted]:
+        decoded[k], why[k] = decode(names[k], args[k], fast)
+    out: dict[str, list[Any]] = {"decoded": decoded, "decode_error": why}
+    need = set(columns) if columns is not None else set(_ALL_COLUMNS)
+    lines = [start + i + 1 for i in simple]
+    if "line" in need:
+        out["line"] = lines
+    if "end_line" in need:
+        out["end_line"] = list(lines)
+    if "pid" in need:
+        pids = [P[i] or default for i in simple]
+        out["pid"] = [int(p) if p else None for p in pids]
+    if "time" in need:
+        out["time"] = clock.times([ST[i] for i in simple])
+    if "duration" in need:
+        out["duration"] = [float(DU[i]) if DU[i] else None for i in simple]
+    if "syscall" in need:
+        out["syscall"] = names
+    if "args" in need:
+        out["args"] = args
+    rets = [RT[i] for i in simple]
+    if "ret" in need:
+        out["ret"] = [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
+    if "ret_text" in need:
+        out["ret_text"] = rets
+    none = [None] * count
+    for key in ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"):
+        if key in need:
+            out[key] = list(none)
+    if "state" in need:
+        out["state"] = [_COMPLETE] * count
+    if "injected" in need:
+        out["injected"] = [False] * count
+    keys = _ALL_COLUMNS if columns is None else tuple(dict.fromkeys(tuple(columns) + ("decoded", "decode_error")))
+    return {key: out[key] for key in keys}
