@@ -260,11 +260,13 @@ class StraceFileReader:
                     self._seen(pid)
         elif default_pid is None:
             self.unprefixed = True
-        special = [i for i, (o, r, u, e) in enumerate(zip(OT, RN, UF, RS)) if o or r or u or e]
+        special = [i for i, (nm, u, e) in enumerate(zip(NM, UF, RS)) if not nm or u or e]
         if special:
             frames = [i - 1 for i in special if OT[i][:3] == " > " or OT[i][:2] == "> "]
             if frames:
                 special = sorted(set(special).union(frames))
+        if self.carry is not None and (not special or special[0] != 0):
+            special.insert(0, 0)  # a line cut at the end of the previous block continues here
         simple_mask = [True] * count
         emitted: list[tuple[int, int]] = []  # (line index, number of items it added to rows)
         carry_until = -1
@@ -277,7 +279,7 @@ class StraceFileReader:
                 simple_mask[j] = False
                 before = len(rows)
                 n = start + j + 1
-                if self.carry is not None or OT[j]:
+                if self.carry is not None or not (NM[j] or RN[j]):
                     self._slow(lines[j], n)
                 elif self._tuple(found[j], n):
                     parsed += 1
@@ -540,6 +542,13 @@ class StraceFileReader:
         if carry.output is not None:
             self._continue_write(carry, text, n)
             return
+        if self._is_strace(text):
+            # The next line is a strace line of its own: the carried one was never continued.
+            self._error(carry.line, carry.column, carry.first, carry.reason)
+            if carry.count > 1:
+                self.report.skip(Skip.PROGRAM_OUTPUT, carry.count - 1)
+            self._slow(text, n)
+            return
         joined = carry.text + text
         count = carry.count + 1
         if self._glued_notice(joined, n, count):
@@ -715,13 +724,13 @@ class Clock:
         hm = self._hm
         kinds = self.kinds
         for stamp in stamps:
-            if not stamp:
-                out.append(None)
-            elif stamp.__class__ is float:
+            if stamp.__class__ is float:
                 # -r: the reader already summed the deltas (seconds since the first line).
                 if "relative" not in kinds:
                     kinds.add("relative")
                 out.append(stamp)
+            elif not stamp:
+                out.append(None)
             elif stamp[2:3] == ":":
                 base = hm.get(stamp[:6])
                 if base is None:
