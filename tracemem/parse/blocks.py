@@ -12,7 +12,7 @@ or execve half with no start in the block) make the main process parse that bloc
 
 from __future__ import annotations
 
-import codecs
+import atexit
 import multiprocessing
 import os
 import sys
@@ -222,7 +222,10 @@ def _pool(workers: int) -> Any:
     global _POOL
     if _POOL is None or _POOL._processes != workers:  # type: ignore[attr-defined]
         method = "fork" if sys.platform.startswith("linux") else "spawn"
+        if _POOL is not None:
+            _POOL.terminate()
         _POOL = multiprocessing.get_context(method).Pool(workers)
+        atexit.register(_POOL.terminate)
     return _POOL
 
 

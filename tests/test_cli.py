@@ -1,0 +1,128 @@
+"""The command line, run as a user would: real logs in, files and exit codes out."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import lzma
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import zstandard
+from typer.testing import CliRunner
+
+from tracemem.cli import app
+
+from conftest import STRACE_DATA
+
+runner = CliRunner()
+LOG = STRACE_DATA / "c-f-tt-T-y.trace"
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+def test_stats_json_accounts_for_every_line() -> None:
+    result = run("stats", str(LOG), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["lines"] == data["parsed"] + sum(data["skipped"].values()) + data["errors"]
+    assert data["lines"] == len(LOG.read_text().splitlines())
+    assert data["syscalls"]["mmap"] == 19 and data["errors"] == 0
+    assert set(data["pids"]) >= {9749}
+    assert {"lines", "parsed", "skipped", "errors", "events", "syscalls", "pids"} <= set(data)
+
+
+def test_stats_table() -> None:
+    result = run("stats", str(LOG))
+    assert result.exit_code == 0
+    assert "part of an event" in result.stdout and "mmap" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_parse_writes_each_format(tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"events{suffix}"
+    result = run("parse", str(LOG), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    if suffix == ".parquet":
+        df = pd.read_parquet(out)
+        assert df["prot"].dtype == "Int64" and df["addr"].dtype == "UInt64"
+        reservation = df[(df["syscall"] == "mmap") & (df["length"] == 64 << 20)].iloc[0]
+        assert reservation["prot"] == 0 and reservation["fd"] == -1
+    elif suffix == ".csv":
+        df = pd.read_csv(out)
+        row = df[(df["syscall"] == "mmap") & (df["length"] == 64 << 20)].iloc[0]
+        assert row["prot"] == "PROT_NONE" and row["flags"] == "MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE"
+    else:
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        madv = [r for r in rows if r["syscall"] == "madvise"]
+        assert madv[0]["advice"] == "MADV_DONTNEED" and isinstance(madv[0]["addr"], int)
+    columns = {"seq", "file", "line", "pid", "time", "duration", "syscall", "ret", "errno", "addr",
+               "length", "prot", "flags", "fd", "offset", "advice", "new_addr", "new_length"}
+    head = pd.read_parquet(out) if suffix == ".parquet" else (
+        pd.read_csv(out) if suffix == ".csv" else pd.read_json(out, lines=True))
+    assert columns <= set(head.columns)
+
+
+def test_compressed_inputs_and_stdin(tmp_path: Path) -> None:
+    raw = LOG.read_bytes()
+    (tmp_path / "a.gz").write_bytes(gzip.compress(raw))
+    (tmp_path / "a.xz").write_bytes(lzma.compress(raw))
+    (tmp_path / "a.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
+    plain = json.loads(run("stats", str(LOG), "--json").stdout)
+    for name in ("a.gz", "a.xz", "a.zst"):
+        data = json.loads(run("stats", str(tmp_path / name), "--json").stdout)
+        assert (data["lines"], data["events"], data["syscalls"]) == (plain["lines"], plain["events"], plain["syscalls"])
+    data = json.loads(run("stats", "-", "--json", input=raw.decode()).stdout)
+    assert data["events"] == plain["events"]
+
+
+def test_glob_of_ff_files() -> None:
+    result = run("stats", str(STRACE_DATA / "ff.*"), "--json")
+    data = json.loads(result.stdout)
+    assert len(data["files"]) == 4 and len(data["pids"]) == 4
+
+
+def test_bad_inputs_fail_cleanly(tmp_path: Path) -> None:
+    missing = run("stats", str(tmp_path / "nope.trace"))
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 100)
+    result = run("stats", str(junk))
+    assert result.exit_code == 2 and "no line looks like strace output" in result.output
+    bad_zip = tmp_path / "bad.gz"
+    bad_zip.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    result = run("stats", str(bad_zip))
+    assert result.exit_code == 2 and "corrupt" in result.output
+    result = run("parse", str(LOG), "-o", str(tmp_path / "x.xlsx"))
+    assert result.exit_code == 2 and "unknown output format" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_strict_stops_at_first_error(tmp_path: Path) -> None:
+    log = tmp_path / "bad.trace"
+    log.write_text("brk(NULL) = 0x55\nmmap(NULL, 8192 = 3\nbrk(NULL) = 0x56\n")
+    lenient = run("stats", str(log), "--json")
+    assert lenient.exit_code == 0 and json.loads(lenient.stdout)["errors"] == 1
+    assert "bad.trace:2:" in lenient.stderr
+    strict = run("stats", str(log), "--strict")
+    assert strict.exit_code == 1 and "bad.trace:2:" in strict.output and "^" in strict.output
+
+
+def test_untrusted_text_is_escaped_in_tables(tmp_path: Path) -> None:
+    log = tmp_path / "evil.trace"
+    log.write_text('brk(NULL) = 0x55\nopen("[bold red]evil[/]\x1b[2J" = 3\nbrk(NULL) = 0x56\n')
+    result = run("stats", str(log))
+    assert result.exit_code == 0
+    assert "[bold red]evil[/]" in result.stderr  # shown as text, not interpreted as markup
+    assert "\x1b" not in result.stderr  # terminal escapes from the trace are not passed through
+
+
+def test_module_entry_point() -> None:
+    out = subprocess.run([sys.executable, "-m", "tracemem", "stats", str(LOG), "--json"],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["errors"] == 0
