@@ -44,3 +44,16 @@ def needs_shared() -> pytest.MarkDecorator:
 
 def ids(paths: list[Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" for p in paths]
+
+
+# CI runs a fixed, reproducible set of examples; locally Hypothesis explores afresh each run.
+from hypothesis import settings as _settings
+
+_settings.register_profile("ci", derandomize=True, deadline=None)
+_settings.register_profile("deep", max_examples=3000, deadline=None)
+import os as _os
+
+if _os.environ.get("CI"):
+    _settings.load_profile("ci")
+elif _os.environ.get("HYPOTHESIS_PROFILE"):
+    _settings.load_profile(_os.environ["HYPOTHESIS_PROFILE"])

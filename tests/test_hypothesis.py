@@ -96,7 +96,7 @@ def parse_text(text: str, fast: bool = True):
     return events, report
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(lines())
 def test_generated_lines_round_trip(case) -> None:
     line, pid, model = case
@@ -122,7 +122,7 @@ def mangle(line: str, data) -> str:
     return line
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(lines(), min_size=1, max_size=4), st.data())
 def test_mangled_lines_never_raise(cases, data) -> None:
     texts = [mangle(line, data) if data.draw(st.booleans()) else line for line, _, _ in cases]

@@ -204,6 +204,14 @@ class StraceFileReader:
         self.frame_skip: Skip | None = None
         self.unprefixed = False
 
+    def _relative(self, stamp: str) -> Any:
+        """A -r delta added to the running sum; an absolute stamp in a mixed file stays as is."""
+        dot = stamp.find(".")
+        if 0 <= dot < 10 and ":" not in stamp:
+            self.rel_total += float(stamp)
+            return self.rel_total
+        return stamp
+
     def _seen(self, pid: str) -> None:
         self.prefixed = True
         self.live[pid] = None
@@ -384,8 +392,7 @@ class StraceFileReader:
                 deco, errno, parens, dur = m.groups("")
             parsed += 1
             if relative and stamp:
-                self.rel_total += float(stamp)
-                stamp = self.rel_total
+                stamp = self._relative(stamp)
             if pidb:
                 pid = pidb
             if pid:
@@ -645,8 +652,7 @@ class StraceFileReader:
         if rec.stamp is not None and self.relative is None:
             self.relative = ":" not in rec.stamp and 0 <= rec.stamp.find(".") < 10
         if rec.stamp is not None and self.relative:
-            self.rel_total += float(rec.stamp)
-            rec = rec._replace(stamp=self.rel_total)  # type: ignore[arg-type]
+            rec = rec._replace(stamp=self._relative(rec.stamp))  # type: ignore[arg-type]
         pid = str(rec.pid) if rec.pid is not None else None
         if pid is not None:
             if pid not in self.live:
