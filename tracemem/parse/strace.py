@@ -202,6 +202,8 @@ class StraceFileReader:
         self.live_log: list[tuple[str, str]] = []
         self.vector_rows: Any = None
         self.frame_skip: Skip | None = None
+        # Block-local mode: tasks whose calls from earlier blocks are already settled by a marker.
+        self.touched: set[str | None] = set()
         self.unprefixed = False
 
     def _relative(self, stamp: str) -> Any:
@@ -266,7 +268,7 @@ class StraceFileReader:
             for pid in dict.fromkeys(P):
                 if pid and pid not in live:
                     self._seen(pid)
-        elif default_pid is None:
+        elif default_pid is None and (any(NM) or any(RN)):
             self.unprefixed = True
         special = [i for i, (nm, u, e) in enumerate(zip(NM, UF, RS)) if not nm or u or e]
         if special:
@@ -444,8 +446,9 @@ class StraceFileReader:
         old = self.pending.pop(pid, None)
         if old is not None:
             self.rows.append(old)
-        elif self.block_local:
+        elif self.block_local and pid not in self.touched:
             # A call of this task pending from an earlier block would end here, unfinished.
+            self.touched.add(pid)
             self.rows.append(("FLUSH", pid))
         self.pending[pid] = row
         self.last_row = row
@@ -453,8 +456,9 @@ class StraceFileReader:
     def _resume(self, pid: str | None, name: str, args: str, n: int, stamp: str | None,
                 unf: str, ret: str, deco: str, errno: str, parens: str, dur: str) -> None:
         pending = self.pending.get(pid)
-        if pending is None and self.block_local:
-            if unf or name == "execve":
+        if pending is None and self.block_local and pid not in self.touched:
+            self.touched.add(pid)
+            if unf or (name == "execve" and self.superseded):
                 self.needs_sequential = True
                 return
             # The start may be in an earlier block: the stitcher decides. Frames that follow
@@ -701,7 +705,8 @@ class StraceFileReader:
                 old = self.pending.pop(pid, None)
                 if old is not None:
                     self.rows.append(old)
-                elif self.block_local:
+                elif self.block_local and pid not in self.touched:
+                    self.touched.add(pid)
                     self.rows.append(("FLUSH", pid))
                 self.rows.append(row)
                 self.last_row = row
@@ -749,6 +754,16 @@ class Clock:
                     kinds.add("epoch")
                 out.append(float(stamp))
         return out
+
+    def note(self, stamps: Iterable[Any]) -> None:
+        """Record the kind of timestamps (for reports) without converting them."""
+        for stamp in stamps:
+            if stamp:
+                if stamp.__class__ is float:
+                    self.kinds.add("relative")
+                else:
+                    self.kinds.add("clock" if stamp[2:3] == ":" else "epoch")
+                return
 
     def rollover(self, times: list[float | None]) -> list[float | None]:
         """-t/-tt stamps carry no date: add a day whenever the clock falls back by over 12 h."""
@@ -881,6 +896,8 @@ def _finish_some(rows: list[Any], clock: Clock, fast: bool, columns: tuple[str, 
             w = f"{states[i]} call: {w}"
         why[i] = w
     out: dict[str, list[Any]] = {"decoded": decoded, "decode_error": why}
+    if "time" not in columns and not clock.kinds:
+        clock.note(cols[R_STAMP])
     simple = {
         "line": lambda: list(cols[R_LINE]),
         "end_line": lambda: list(cols[R_END]),
@@ -991,6 +1008,8 @@ def _simple_columns(reader: StraceFileReader, start: int, simple: Any, P: Any, S
         out["pid"] = [int(p) if p else None for p in pids]
     if "time" in need:
         out["time"] = clock.times([ST[i] for i in simple])
+    elif not clock.kinds and simple:
+        clock.note(ST[i] for i in simple[:1])
     if "duration" in need:
         out["duration"] = [float(DU[i]) if DU[i] else None for i in simple]
     if "syscall" in need:
