@@ -93,7 +93,7 @@ def test_bad_inputs_fail_cleanly(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 100)
     result = run("stats", str(junk))
-    assert result.exit_code == 2 and "no line looks like strace output" in result.output
+    assert result.exit_code == 2 and "no line looks like strace or dtruss output" in result.output
     bad_zip = tmp_path / "bad.gz"
     bad_zip.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
     result = run("stats", str(bad_zip))

@@ -20,15 +20,16 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help=(
-        "Where did the address space go? tracemem reads strace logs and shows what was reserved, "
-        "committed and released.\n\nCapture a log with:  strace -f -ttt -T -y -o run.trace <command>"
+        "Where did the address space go? tracemem reads strace (Linux) and dtruss (macOS) logs "
+        "and shows what was reserved, committed and released.\n\n"
+        "Capture a log with:  strace -f -ttt -T -y -o run.trace <command>"
     ),
 )
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
-LogsArg = typer.Argument(..., help="strace log files (.gz/.xz/.zst too), globs, or - for standard input.")
+LogsArg = typer.Argument(..., help="strace or dtruss log files (.gz/.xz/.zst too), globs, or - for standard input.")
 StrictOpt = typer.Option(False, "--strict", help="Stop with exit code 1 at the first line error.")
 
 

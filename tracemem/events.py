@@ -22,6 +22,9 @@ class Skip(str, enum.Enum):
     TRUNCATED = "truncated last line"
     HEADER = "header"
     ELISION = "elision"
+    DTRACE = "dtrace message"
+    #: dtruss -f prints a synthetic "fork() = 0 0" line for the first syscall of each thread
+    FIRST_SEEN = "thread first seen"
 
 
 class State(str, enum.Enum):
@@ -42,7 +45,10 @@ class State(str, enum.Enum):
 
 
 class Mmap(NamedTuple):
-    """mmap / mmap2 (offset in bytes; mmap2's page offset already multiplied)."""
+    """mmap / mmap2 (offset in bytes; mmap2's page offset already multiplied).
+
+    ``flags`` are Linux-semantic MapFlags on every platform; for dtruss logs ``raw_flags`` keeps
+    the macOS value and ``vm_tag`` the VM_MEMORY_* tag carried in an anonymous map's fd."""
 
     addr: int
     length: int
@@ -51,6 +57,8 @@ class Mmap(NamedTuple):
     fd: int
     offset: int
     fd_path: str | None = None
+    raw_flags: int | None = None
+    vm_tag: int | None = None
 
 
 class Munmap(NamedTuple):
@@ -191,6 +199,9 @@ class SyscallEvent:
     decode_error: str | None = None
     uncertain: bool = False
     platform: str = "linux"
+    tid: int | None = None
+    relative_us: int | None = None
+    cpu_us: int | None = None
 
     @property
     def failed(self) -> bool:
@@ -226,6 +237,7 @@ class ParseReport:
     files: list[str] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
     time_kind: str | None = None
+    page_sizes: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: Skip, n: int = 1) -> None:
         self.skipped[reason.value] = self.skipped.get(reason.value, 0) + n

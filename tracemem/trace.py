@@ -14,6 +14,7 @@ from .events import Brk, Mseal, Shmat, Shmdt, ProcessMadvise, PrctlSetVma, Execv
 from .flags import flag_names
 from .parse.blocks import default_workers, parse_blocks
 from .parse.source import CHUNK, expand, iter_byte_blocks
+from .parse.dtruss import looks_like_dtruss
 from .parse.strace import Clock
 
 PathsArg = "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
@@ -50,11 +51,18 @@ COLUMNS: dict[str, str] = {
     "new_length": "UInt64",
     "fd_path": "string",
     "decode_error": "string",
+    "tid": "Int64",
+    "relative_us": "Int64",
+    "cpu_us": "Int64",
+    "raw_flags": "Int64",
+    "vm_tag": "Int64",
+    "uncertain": "bool",
+    "platform": "category",
 }
 
 # The columns filled from the typed arguments of memory and process syscalls.
 DECODED_COLUMNS = ("addr", "length", "prot", "flags", "fd", "offset", "advice", "new_addr",
-                   "new_length", "fd_path")
+                   "new_length", "fd_path", "raw_flags", "vm_tag")
 
 Batch = dict  # column name -> list of values, for one block of events
 
@@ -98,8 +106,16 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
             default_workers() if _size(source.path) > PARALLEL_MIN_BYTES else 1)
         clocks: list[Clock] = []
         blocks = iter_byte_blocks(source, block_size or CHUNK)
-        for batch in parse_blocks(source.label, blocks, report, source.default_pid, fast, columns,
-                                  n_workers, clocks):
+        first = next(blocks, None)
+        head = first[0][:1 << 16].decode("utf-8", "replace").split("\n") if first else []
+        if looks_like_dtruss(head):
+            batches = _dtruss_batches(source.label, first, blocks, report, columns)
+            fmt = "dtruss"
+        else:
+            batches = parse_blocks(source.label, _chain(first, blocks), report, source.default_pid,
+                                   fast, columns, n_workers, clocks)
+            fmt = "strace"
+        for batch in batches:
             if strict and len(report.errors) > errors_before:
                 _raise_first(report, errors_before)
             count = len(batch["state"])
@@ -115,18 +131,46 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
             yield batch
         if strict and len(report.errors) > errors_before:
             _raise_first(report, errors_before)
-        report.formats[source.label] = "strace"
+        report.formats[source.label] = fmt
+        if fmt == "dtruss":
+            kinds.add("record order")
         kinds |= clocks[0].kinds if clocks else set()
         if (report.lines > lines_before and _recognised(report) == recognised_before
                 and len(report.errors) == errors_before):
             raise InputError(
-                f"{source.label}: no line looks like strace output; is this a strace log? "
+                f"{source.label}: no line looks like strace or dtruss output; is this a trace log? "
                 "(capture one with: strace -f -ttt -T -y -o run.trace <command>)"
             )
     report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
 
 
 PARALLEL_MIN_BYTES = 32 << 20
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _dtruss_batches(label: str, first: Any, blocks: Iterator[Any], report: ParseReport,
+                    columns: tuple[str, ...] | None) -> Iterator[Batch]:
+    """A dtruss file as one batch (dtruss logs are small: one line per completed call)."""
+    from .parse.blocks import split_lines
+    from .parse.dtruss import DtrussFileReader, page_size, repair_mmap_returns
+
+    reader = DtrussFileReader(label, report)
+    rows: list[dict[str, Any]] = []
+    for data, _ in _chain(first, blocks):
+        rows.extend(reader.feed(split_lines(data)))
+    repair_mmap_returns(rows, reader.wide_returns, reader.wide_args)
+    report.page_sizes[label] = page_size(rows, reader.aligned16, reader.map_addrs)
+    if not rows:
+        return
+    batch: Batch = {key: [row[key] for row in rows] for key in rows[0]}
+    if columns is not None:
+        batch = {key: batch[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
+    yield batch
 
 
 def _size(path: str) -> int:
@@ -160,6 +204,11 @@ def batch_events(batch: Batch) -> Iterator[SyscallEvent]:
             injected=batch["injected"][i], state=State(batch["state"][i]),
             sysno=batch["sysno"][i], ip=batch["ip"][i], stack=tuple(stack) if stack else (),
             decoded=batch["decoded"][i], decode_error=batch["decode_error"][i],
+            uncertain=bool(batch["uncertain"][i]) if "uncertain" in batch else False,
+            platform=batch["platform"][i] if "platform" in batch else "linux",
+            tid=batch["tid"][i] if "tid" in batch else None,
+            relative_us=batch["relative_us"][i] if "relative_us" in batch else None,
+            cpu_us=batch["cpu_us"][i] if "cpu_us" in batch else None,
         )
 
 
@@ -188,7 +237,7 @@ def decoded_columns(decoded: list[Any]) -> dict[str, list[Any]]:
 def _decoded_fields(d: Any) -> dict[str, Any]:
     if isinstance(d, Mmap):
         return dict(addr=d.addr, length=d.length, prot=int(d.prot), flags=int(d.flags), fd=d.fd,
-                    offset=d.offset, fd_path=d.fd_path)
+                    offset=d.offset, fd_path=d.fd_path, raw_flags=d.raw_flags, vm_tag=d.vm_tag)
     if isinstance(d, Munmap):
         return dict(addr=d.addr, length=d.length)
     if isinstance(d, Mseal):
@@ -240,6 +289,8 @@ def events_frame(batch: Batch) -> "pd.DataFrame":
     for name in ("addr", "length", "new_addr", "new_length"):
         data[name] = [_uint64(v) for v in data[name]]
     data["stack"] = ["\n".join(st) if st else None for st in data.get("stack", [])]
+    data.setdefault("uncertain", [False] * n)
+    data.setdefault("platform", ["linux"] * n)
     return pd.DataFrame({
         name: pd.Series(data[name] if name in data else [None] * n, dtype=dtype)
         for name, dtype in COLUMNS.items()
