@@ -18,7 +18,7 @@ from lark import Lark, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from ..events import Brk, Clone, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
-from ..flags import CloneFlags, MapFlags, Prot, SIGNALS
+from ..flags import SIGNALS, CloneFlags, MapFlags, Prot, _OpenEnum
 from .grammar import grammar_text
 from .values import ArgsSyntaxError, Flags, Str, as_int, parse_args
 
@@ -47,7 +47,7 @@ class DarwinMapFlags(enum.IntFlag, boundary=enum.KEEP):
     MAP_TPRO = 0x80000
 
 
-class DarwinAdvice(enum.IntEnum):
+class DarwinAdvice(_OpenEnum):
     """macOS madvise advice values; unknown values become pseudo-members named by their hex."""
 
     MADV_NORMAL = 0
@@ -62,15 +62,6 @@ class DarwinAdvice(enum.IntEnum):
     MADV_CAN_REUSE = 9
     MADV_PAGEOUT = 10
     MADV_ZERO = 11
-
-    @classmethod
-    def _missing_(cls, value: object) -> "DarwinAdvice":
-        if not isinstance(value, int):
-            return None  # type: ignore[return-value]
-        member = int.__new__(cls, value)
-        member._name_ = hex(value)
-        member._value_ = value
-        return member
 
 
 # bsd/sys/errno.h

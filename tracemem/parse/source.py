@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import codecs
 import glob
 import gzip
 import io
@@ -148,52 +147,13 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
 
 
 def iter_lines(source: Source) -> Iterator[str]:
-    """The lines of one input without their line ends."""
-    for block in iter_blocks(source):
-        yield from block
-
-
-def iter_blocks(source: Source) -> Iterator[list[str]]:
-    """The lines of one input without their line ends, a block (about 4 MiB) at a time.
-
-    Undecodable bytes are kept as surrogate escapes, so binary junk never stops the parse.
-    """
-    raw = _open_binary(source)
-    try:
-        stream = _decompressed(raw, source.label)
-        rest = ""
-        decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
-        while True:
-            try:
-                block = stream.read(CHUNK)
-            except (OSError, EOFError, lzma.LZMAError) as exc:
-                raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
-            except Exception as exc:  # zstandard raises its own ZstdError
-                if type(exc).__name__ == "ZstdError":
-                    raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
-                raise
-            if not block:
-                rest += decoder.decode(b"", final=True)
-                break
-            text = rest + decoder.decode(block)
-            if "\r" in text:
-                text = text.replace("\r\n", "\n")
-            lines = text.split("\n")
-            rest = lines.pop()
-            if lines:
-                yield lines
-        if rest:
-            yield [rest]
-    finally:
-        if raw is not sys.stdin.buffer:
-            raw.close()
-
-
-def sniff(source: Source, lines: int = 50) -> list[str]:
-    """The first lines of an input, for format detection (stdin cannot be re-read: see caller)."""
-    out = []
-    for line in iter_lines(source):
-        out.append(line)
-        if len(out) >= lines:
-            break
-    return out
+    """The lines of one input without their line ends (undecodable bytes kept as surrogate
+    escapes, so binary junk never stops the parse)."""
+    for block, _ in iter_byte_blocks(source):
+        text = block.decode("utf-8", "surrogateescape")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        yield from lines

@@ -443,6 +443,12 @@ class StraceFileReader:
 
     def _start(self, row: list[Any]) -> None:
         pid = row[R_PID]
+        self._end_pending(pid)
+        self.pending[pid] = row
+        self.last_row = row
+
+    def _end_pending(self, pid: str | None) -> None:
+        """A new call of a task ends the one it left unfinished (emitted as it is)."""
         old = self.pending.pop(pid, None)
         if old is not None:
             self.rows.append(old)
@@ -450,8 +456,6 @@ class StraceFileReader:
             # A call of this task pending from an earlier block would end here, unfinished.
             self.touched.add(pid)
             self.rows.append(("FLUSH", pid))
-        self.pending[pid] = row
-        self.last_row = row
 
     def _resume(self, pid: str | None, name: str, args: str, n: int, stamp: str | None,
                 unf: str, ret: str, deco: str, errno: str, parens: str, dur: str) -> None:
@@ -702,12 +706,7 @@ class StraceFileReader:
             row = [n, end, pid, rec.stamp, rec.rel, rec.sysno, rec.ip, rec.name, rec.args, None, None,
                    None, None, None, state, None]
             if kind == "detached":
-                old = self.pending.pop(pid, None)
-                if old is not None:
-                    self.rows.append(old)
-                elif self.block_local and pid not in self.touched:
-                    self.touched.add(pid)
-                    self.rows.append(("FLUSH", pid))
+                self._end_pending(pid)
                 self.rows.append(row)
                 self.last_row = row
                 return
