@@ -1,0 +1,344 @@
+"""One address space (a Linux mm): its mappings and the ledgers the kernel keeps for them.
+
+Work in progress for the address-space issue: the region model and the kernel's rules for
+mmap, munmap, mprotect, mremap, brk, madvise and fork copies (shared/reference/
+linux-address-space.md, sections 3-11), tested against the measured truth table. Not yet wired
+to the event stream, the timeline or the CLI.
+
+Regions live in a ``sortedcontainers.SortedDict`` keyed by start address; every operation
+splits at its range ends, changes the pieces, then merges neighbours the way the kernel merges
+VMAs (same protection, flags, backing and contiguous file offset), so the map count is right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+from sortedcontainers import SortedDict
+
+from .flags import Advice, MapFlags, MremapFlags, Prot
+
+PAGE = 4096
+
+
+def page_up(n: int, page: int = PAGE) -> int:
+    return (n + page - 1) // page * page
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One VMA. ``accounted`` is the kernel's VM_ACCOUNT (counts toward the commit charge)."""
+
+    start: int
+    end: int
+    prot: int
+    shared: bool
+    anonymous: bool
+    noreserve: bool = False
+    accounted: bool = False
+    path: str | None = None
+    offset: int = 0
+    name: str | None = None
+    role: str = "anonymous"
+    hugepage: int = 0  # 0 none, 1 MADV_HUGEPAGE, 2 MADV_NOHUGEPAGE
+    dontfork: bool = False
+    wipeonfork: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def mergeable(self, other: "Region") -> bool:
+        """Whether the kernel would merge ``other`` (starting at self.end) into this VMA."""
+        if self.end != other.start:
+            return False
+        same = (self.prot, self.shared, self.anonymous, self.noreserve, self.accounted, self.path,
+                self.name, self.hugepage, self.dontfork, self.wipeonfork) == (
+            other.prot, other.shared, other.anonymous, other.noreserve, other.accounted,
+            other.path, other.name, other.hugepage, other.dontfork, other.wipeonfork)
+        if not same:
+            return False
+        if self.path is not None:
+            return other.offset == self.offset + self.size
+        return not self.shared  # shared anonymous mappings are separate shmem objects
+
+
+class RangeSet:
+    """A union of [start, end) ranges (sortedcontainers), for page states such as "released"."""
+
+    def __init__(self) -> None:
+        self.ranges: SortedDict = SortedDict()
+
+    def add(self, start: int, end: int) -> None:
+        self.remove(start, end)
+        keys = self.ranges.keys()
+        i = self.ranges.bisect_left(start)
+        if i > 0 and self.ranges[keys[i - 1]] == start:
+            start = keys[i - 1]
+            del self.ranges[start]
+        if end in self.ranges:
+            end2 = self.ranges.pop(end)
+            end = end2
+        self.ranges[start] = end
+
+    def remove(self, start: int, end: int) -> None:
+        keys = self.ranges.keys()
+        i = max(self.ranges.bisect_right(start) - 1, 0)
+        while i < len(keys):
+            a = keys[i]
+            b = self.ranges[a]
+            if a >= end:
+                break
+            if b <= start:
+                i += 1
+                continue
+            del self.ranges[a]
+            if a < start:
+                self.ranges[a] = start
+                i += 1
+            if b > end:
+                self.ranges[end] = b
+                break
+
+    def size_within(self, start: int, end: int) -> int:
+        total = 0
+        keys = self.ranges.keys()
+        i = max(self.ranges.bisect_right(start) - 1, 0)
+        while i < len(keys):
+            a = keys[i]
+            if a >= end:
+                break
+            b = self.ranges[a]
+            total += max(0, min(b, end) - max(a, start))
+            i += 1
+        return total
+
+    def copy(self) -> "RangeSet":
+        out = RangeSet()
+        out.ranges = SortedDict(self.ranges)
+        return out
+
+
+@dataclass
+class Totals:
+    vsz: int = 0
+    reserved: int = 0
+    committed: int = 0
+    file: int = 0
+    shared: int = 0
+    released: int = 0
+    map_count: int = 0
+
+
+class AddressSpace:
+    """The mappings of one mm and its commit charge.
+
+    ``mprotect_uncharge`` selects the kernel behaviour when write permission is removed from a
+    private anonymous region (section 3.3): "never" keeps the charge (all kernels when the
+    region was touched), "unfaulted" drops it (Linux >= ~6.7 for regions never written).
+    ``overcommit_never`` (vm.overcommit_memory=2) ignores MAP_NORESERVE.
+    """
+
+    def __init__(self, page: int = PAGE, mprotect_uncharge: str = "never", overcommit_never: bool = False):
+        self.page = page
+        self.regions: SortedDict = SortedDict()
+        self.mprotect_uncharge = mprotect_uncharge
+        self.overcommit_never = overcommit_never
+        self.shm_charge = 0  # shared anonymous memory, charged through shmem
+        self.brk_base: int | None = None
+        self.brk_end: int | None = None
+        # Pages handed back with MADV_DONTNEED/FREE/REMOVE/PAGEOUT and not populated since.
+        self.released = RangeSet()
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Region]:
+        return iter(self.regions.values())
+
+    def totals(self) -> Totals:
+        t = Totals()
+        for r in self.regions.values():
+            t.vsz += r.size
+            t.map_count += 1
+            if r.prot == 0:
+                t.reserved += r.size
+            if r.accounted or (r.shared and r.anonymous):
+                t.committed += r.size
+            if r.path is not None:
+                t.file += r.size
+            if r.shared:
+                t.shared += r.size
+        t.released = sum(self.released.size_within(r.start, r.end) for r in self.regions.values()) \
+            if self.released.ranges else 0
+        return t
+
+    def _overlapping(self, start: int, end: int) -> list[Region]:
+        regions = self.regions
+        out = []
+        i = regions.bisect_right(start) - 1
+        if i < 0:
+            i = 0
+        keys = regions.keys()
+        while i < len(keys):
+            r = regions[keys[i]]
+            if r.start >= end:
+                break
+            if r.end > start:
+                out.append(r)
+            i += 1
+        return out
+
+    def _carve(self, start: int, end: int) -> list[Region]:
+        """Split regions at start and end; the regions now exactly inside [start, end)."""
+        inside = []
+        for r in self._overlapping(start, end):
+            del self.regions[r.start]
+            if r.start < start:
+                self.regions[r.start] = replace(r, end=start)
+                r = replace(r, start=start, offset=r.offset + (start - r.start))
+            if r.end > end:
+                self.regions[end] = replace(r, start=end, offset=r.offset + (end - r.start))
+                r = replace(r, end=end)
+            self.regions[r.start] = r
+            inside.append(r)
+        return inside
+
+    def _merge_around(self, start: int, end: int) -> None:
+        keys = self.regions.keys()
+        i = max(self.regions.bisect_right(start) - 2, 0)
+        while i < len(keys) - 1:
+            a = self.regions[keys[i]]
+            if a.start > end:
+                break
+            b = self.regions[keys[i + 1]]
+            if a.mergeable(b):
+                del self.regions[b.start]
+                self.regions[a.start] = replace(a, end=b.end)
+                continue
+            i += 1
+
+    # -- operations -------------------------------------------------------------------------------
+
+    def mmap(self, addr: int, length: int, prot: int, flags: int, path: str | None = None,
+             offset: int = 0, role: str | None = None) -> Region:
+        """A successful mmap at the returned address ``addr``."""
+        size = page_up(length, self.page)
+        self.munmap(addr, size)  # MAP_FIXED replaces; elsewhere the range was free anyway
+        if flags & MapFlags.MAP_POPULATE:
+            self.released.remove(addr, addr + size)
+        shared = flags & 0x03 in (MapFlags.MAP_SHARED, MapFlags.MAP_SHARED_VALIDATE)
+        anonymous = bool(flags & MapFlags.MAP_ANONYMOUS) or path is None
+        noreserve = bool(flags & MapFlags.MAP_NORESERVE) and not self.overcommit_never
+        accounted = bool(prot & Prot.PROT_WRITE) and not shared and not noreserve and not (flags & MapFlags.MAP_HUGETLB)
+        region = Region(addr, addr + size, int(prot), bool(shared), anonymous, noreserve, accounted,
+                        None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
+        self.regions[addr] = region
+        self._merge_around(addr, addr + size)
+        return region
+
+    def munmap(self, addr: int, length: int) -> None:
+        end = addr + page_up(length, self.page)
+        for r in self._carve(addr, end):
+            del self.regions[r.start]
+        self.released.remove(addr, end)
+
+    def mprotect(self, addr: int, length: int, prot: int) -> None:
+        end = addr + page_up(length, self.page)
+        for r in self._carve(addr, end):
+            accounted = r.accounted
+            if prot & Prot.PROT_WRITE and not (r.accounted or r.prot & Prot.PROT_WRITE or r.shared or r.noreserve):
+                accounted = True
+            elif not prot & Prot.PROT_WRITE and r.accounted and r.anonymous and self.mprotect_uncharge == "unfaulted":
+                accounted = False
+            self.regions[r.start] = replace(r, prot=int(prot), accounted=accounted)
+        self._merge_around(addr, end)
+
+    def madvise(self, addr: int, length: int, advice: int) -> None:
+        end = addr + page_up(length, self.page)
+        if advice in (Advice.MADV_DONTNEED, Advice.MADV_FREE, Advice.MADV_REMOVE, Advice.MADV_PAGEOUT):
+            # A page state, not a VMA flag: no split. Only mapped parts count as released.
+            for r in self._overlapping(addr, end):
+                self.released.add(max(r.start, addr), min(r.end, end))
+            return
+        if advice in (Advice.MADV_POPULATE_READ, Advice.MADV_POPULATE_WRITE):
+            self.released.remove(addr, end)
+            return
+        change: dict[str, object] = {}
+        if advice == Advice.MADV_HUGEPAGE:
+            change = {"hugepage": 1}
+        elif advice == Advice.MADV_NOHUGEPAGE:
+            change = {"hugepage": 2}
+        elif advice == Advice.MADV_DONTFORK:
+            change = {"dontfork": True}
+        elif advice == Advice.MADV_DOFORK:
+            change = {"dontfork": False}
+        elif advice == Advice.MADV_WIPEONFORK:
+            change = {"wipeonfork": True}
+        elif advice == Advice.MADV_KEEPONFORK:
+            change = {"wipeonfork": False}
+        if not change:
+            return
+        for r in self._carve(addr, end):
+            self.regions[r.start] = replace(r, **change)  # type: ignore[arg-type]
+        self._merge_around(addr, end)
+
+    def mremap(self, old: int, old_len: int, new_len: int, flags: int, ret: int) -> None:
+        """A successful mremap that returned ``ret`` (the new address)."""
+        old_size, new_size = page_up(old_len, self.page), page_up(new_len, self.page)
+        pieces = self._overlapping(old, old + max(old_size, 1))
+        template = pieces[0] if pieces else Region(old, old + old_size, Prot.PROT_READ | Prot.PROT_WRITE, False, True,
+                                                   accounted=True)
+        if flags & MremapFlags.MREMAP_DONTUNMAP:
+            # Pages move, the old range stays mapped (empty); the new range is charged again.
+            self.munmap(ret, new_size)
+            self.regions[ret] = replace(template, start=ret, end=ret + new_size)
+            self._merge_around(ret, ret + new_size)
+            return
+        if ret == old:
+            if new_size < old_size:
+                self.munmap(old + new_size, old_size - new_size)
+            elif new_size > old_size:
+                tail = replace(template, start=old + old_size, end=old + new_size,
+                               offset=template.offset + old_size)
+                self.regions[tail.start] = tail
+                self._merge_around(old, old + new_size)
+            return
+        self.munmap(old, old_size)
+        self.munmap(ret, new_size)  # MREMAP_FIXED clobbers the target
+        self.regions[ret] = replace(template, start=ret, end=ret + new_size)
+        self._merge_around(ret, ret + new_size)
+
+    def brk(self, requested: int, ret: int) -> None:
+        """The raw brk syscall: returns the new break, or the old one on failure."""
+        if self.brk_base is None:
+            self.brk_base = self.brk_end = ret
+            if requested == 0:
+                return
+        assert self.brk_end is not None and self.brk_base is not None
+        if requested and ret != requested:
+            return  # failed: the break did not move
+        old_top = page_up(self.brk_end, self.page)
+        new_top = page_up(ret, self.page)
+        if new_top > old_top:
+            heap = Region(old_top, new_top, Prot.PROT_READ | Prot.PROT_WRITE, False, True, accounted=True,
+                          role="heap")
+            self.munmap(old_top, new_top - old_top)
+            self.regions[old_top] = heap
+            self._merge_around(old_top, new_top)
+        elif new_top < old_top:
+            self.munmap(new_top, old_top - new_top)
+        self.brk_end = ret
+
+    def fork(self) -> "AddressSpace":
+        """The child's copy: every VMA but MADV_DONTFORK ones; WIPEONFORK ranges copied empty."""
+        child = AddressSpace(self.page, self.mprotect_uncharge, self.overcommit_never)
+        child.released = self.released.copy()
+        for r in self.regions.values():
+            if r.dontfork:
+                continue
+            child.regions[r.start] = r
+            if r.wipeonfork:
+                child.released.add(r.start, r.end)
+        child.brk_base, child.brk_end = self.brk_base, self.brk_end
+        return child
