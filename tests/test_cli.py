@@ -126,3 +126,27 @@ def test_module_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "tracemem", "stats", str(LOG), "--json"],
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["errors"] == 0
+
+
+def test_address_space_commands(tmp_path: Path) -> None:
+    gt = STRACE_DATA.parent / "groundtruth"
+    out = tmp_path / "tl.parquet"
+    result = run("timeline", str(gt / "go-recommended.trace"), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    tl = pd.read_parquet(out)
+    assert {"time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz", "reserved", "committed",
+            "file", "shared", "released", "map_count"} <= set(tl.columns)
+    maps = run("maps", str(gt / "c-recommended.trace"), "--roles")
+    assert maps.exit_code == 0 and "[heap]" in maps.stdout and "# thread stack guard" in maps.stdout
+    line = maps.stdout.splitlines()[0]
+    assert line.split()[1] in ("rw-p", "r--p", "---p", "rw-s", "r-xp")
+    summary = run("summary", str(gt / "c-recommended.trace"), "--baseline-maps", str(gt / "c-recommended.smaps"))
+    assert summary.exit_code == 0 and "with the exec baseline" in summary.stdout
+    traced = run("summary", str(gt / "c-recommended.trace"))
+    assert "traced" in traced.stdout
+    missing = run("maps", str(gt / "c-recommended.trace"), "--pid", "1")
+    assert missing.exit_code == 2 and "no process 1" in missing.output
+    bad = tmp_path / "bad.maps"
+    bad.write_text("hello\n")
+    result = run("summary", str(gt / "c-recommended.trace"), "--baseline-maps", str(bad))
+    assert result.exit_code == 2 and "no /proc/PID/maps lines" in result.output

@@ -150,6 +150,127 @@ def parse(
     )
 
 
+BaselineOpt = typer.Option(None, "--baseline-maps", help="A /proc/PID/maps or smaps snapshot taken at exec: "
+                           "seeds the first process with the mappings the kernel made (otherwise figures are traced VSZ).")
+
+
+def _load(logs: List[str], baseline: Optional[Path]) -> tuple[Any, Any]:
+    from .kernelmaps import parse_maps
+    from .trace import read_trace
+
+    trace = read_trace(logs)
+    regions = None
+    if baseline is not None:
+        try:
+            text = baseline.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise __import__("tracemem").InputError(f"{baseline}: cannot read ({exc.strerror})") from None
+        regions = parse_maps(text, str(baseline))
+    return trace, regions
+
+
+def _mib(n: Any) -> str:
+    return f"{int(n) / 2**20:,.1f} MiB"
+
+
+@app.command()
+def timeline(
+    logs: List[str] = LogsArg,
+    output: Path = typer.Option(..., "-o", "--output", help="Output file: .parquet or .csv."),
+    baseline: Optional[Path] = BaselineOpt,
+) -> None:
+    """Write the address-space timeline: one row per change, with each space's totals after it."""
+    from .output import output_format
+
+    try:
+        if output_format(output) == "jsonl":
+            raise __import__("tracemem").UsageError(f"{output}: the timeline is written as .parquet or .csv")
+        trace, regions = _load(logs, baseline)
+        df = trace.timeline(regions)
+        if output_format(output) == "parquet":
+            df.to_parquet(output, index=False)
+        else:
+            df.to_csv(output, index=False)
+    except TracememError as exc:
+        _fail(exc)
+        return
+    stderr.print(f"{len(df):,} changes written to {escape(str(output))}")
+
+
+@app.command()
+def maps(
+    logs: List[str] = LogsArg,
+    pid: Optional[int] = typer.Option(None, "--pid", help="Process (as the log names it); default: the first traced."),
+    roles: bool = typer.Option(False, "--roles", help="Add each region's role."),
+    baseline: Optional[Path] = BaselineOpt,
+) -> None:
+    """Print the reconstructed final mappings of a process in /proc/PID/maps format."""
+    from .timeline import format_maps
+
+    try:
+        trace, regions = _load(logs, baseline)
+        space = trace.address_space(pid, baseline=regions)
+    except TracememError as exc:
+        _fail(exc)
+        return
+    stdout.out(format_maps(space, roles=roles), end="", highlight=False)
+
+
+@app.command()
+def summary(
+    logs: List[str] = LogsArg,
+    baseline: Optional[Path] = BaselineOpt,
+    top: int = typer.Option(8, "--top", help="How many of the largest regions to list per process."),
+) -> None:
+    """Per process: VSZ, reserved, committed, file, shared, released, peak VSZ, largest regions."""
+    try:
+        trace, regions = _load(logs, baseline)
+        replayer = trace.replayer(regions)
+        tl = replayer.frame()
+    except TracememError as exc:
+        _fail(exc)
+        return
+    label = "VSZ" if regions is not None else "traced VSZ"
+    table = Table(title=f"Address spaces ({'with the exec baseline' if regions is not None else 'traced mappings only: add --baseline-maps for the exec-time baseline'})",
+                  title_justify="left")
+    for col in ("process", label, "reserved", "committed", "file", "shared", "released", "maps", f"peak {label}", "at"):
+        table.add_column(col, justify="right" if col != "process" else "left")
+    seen = set()
+    for asid, sp in replayer.spaces.items():
+        if id(sp) in seen:
+            continue
+        seen.add(id(sp))
+        t = sp.space.totals()
+        rows = tl[tl["asid"] == asid] if asid is not None else tl[tl["asid"].isna()]
+        if len(rows):
+            peak = rows.loc[rows["vsz"].astype("int64").idxmax()]
+            at = f"seq {int(peak['seq'])}" + (f", t={float(peak['time']):.6f}" if not _isna(peak["time"]) else "")
+            peak_vsz = _mib(peak["vsz"])
+        else:
+            at, peak_vsz = "-", _mib(t.vsz)
+        table.add_row(escape(str(asid)) + (f" {escape(sp.exe)}" if sp.exe else ""), _mib(t.vsz), _mib(t.reserved),
+                      _mib(t.committed), _mib(t.file), _mib(t.shared), _mib(t.released), f"{t.map_count:,}",
+                      peak_vsz, at)
+    stdout.print(table)
+    for asid, sp in replayer.spaces.items():
+        regions_by_size = sorted(sp.space, key=lambda r: r.size, reverse=True)[:top]
+        if not regions_by_size:
+            continue
+        big = Table(title=f"Largest regions of {escape(str(asid))}", title_justify="left")
+        for col in ("range", "size", "perms", "role", "path"):
+            big.add_column(col)
+        for r in regions_by_size:
+            perms = ("r" if r.prot & 1 else "-") + ("w" if r.prot & 2 else "-") + ("x" if r.prot & 4 else "-") + ("s" if r.shared else "p")
+            big.add_row(f"{r.start:x}-{r.end:x}", _mib(r.size), perms, escape(r.role), escape(r.path or r.name or ""))
+        stdout.print(big)
+
+
+def _isna(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or pd.isna(value)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point."""
     app(args=argv)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 
-from .errors import InputError, TraceParseError
+from .errors import InputError, TraceParseError, UsageError
 from .events import Clone, Madvise, Mmap, Mprotect, Mremap, Munmap, ParseReport, State, SyscallEvent
 from .events import Brk, Mseal, Shmat, Shmdt, ProcessMadvise, PrctlSetVma, Execve, Exit
 from .flags import flag_names
@@ -310,11 +310,78 @@ class Trace:
     report: ParseReport
     decoded: dict[int, Any] = field(default_factory=dict, repr=False)
 
+    def replay_events(self) -> Iterator[SyscallEvent]:
+        """The events the address-space model needs (memory, process, open, shmget), in order."""
+        df = self.df
+        wanted = df["syscall"].isin(REPLAY_SYSCALLS)
+        cols = ["seq", "file", "line", "pid", "syscall", "args", "ret", "errno", "time", "state",
+                "injected", "stack", "uncertain"]
+        for row in df.loc[wanted, cols].itertuples(index=False):
+            seq = int(row.seq)
+            yield SyscallEvent(
+                seq=seq, file=str(row.file), line=int(row.line),
+                pid=None if _na(row.pid) else int(row.pid), syscall=str(row.syscall), args=str(row.args),
+                ret=None if _na(row.ret) else int(row.ret), errno=None if _na(row.errno) else str(row.errno),
+                time=None if _na(row.time) else float(row.time), state=State(str(row.state)),
+                injected=bool(row.injected), stack=tuple(str(row.stack).split("\n")) if not _na(row.stack) else (),
+                decoded=self.decoded.get(seq), uncertain=bool(row.uncertain),
+            )
+
+    def replayer(self, baseline: Any = None, **options: Any) -> Any:
+        """Replay the trace into address spaces (tracemem.timeline.Replayer)."""
+        from .timeline import Replayer
+
+        page = self.report.page_sizes.get(self.report.files[0], 4096) if self.report.files else 4096
+        r = Replayer(page=options.pop("page", page), **options)
+        if baseline is not None:
+            r.seed(baseline)
+        for event in self.replay_events():
+            r.apply(event)
+        return r
+
+    def timeline(self, baseline: Any = None, **options: Any) -> "pd.DataFrame":
+        """One row per event that changed an address space, with that space's totals after it."""
+        return self.replayer(baseline, **options).frame()
+
+    def address_space(self, pid: int | None = None, at: float | int | None = None, baseline: Any = None,
+                      **options: Any) -> Any:
+        """The AddressSpace of a process (default: the first traced one) after the last event
+        (or after the event with ``seq`` == at when ``at`` is an int, or at time ``at``)."""
+        from .timeline import Replayer
+
+        page = self.report.page_sizes.get(self.report.files[0], 4096) if self.report.files else 4096
+        r = Replayer(page=options.pop("page", page), **options)
+        if baseline is not None:
+            r.seed(baseline)
+        first = None
+        for event in self.replay_events():
+            if first is None and event.pid is not None:
+                first = event.pid
+            if at is not None and ((isinstance(at, int) and event.seq > at) or
+                                   (isinstance(at, float) and event.time is not None and event.time > at)):
+                break
+            r.apply(event)
+        target = pid if pid is not None else first
+        sp = r.task.get(target)
+        if sp is None:
+            raise UsageError(f"no process {target} in the trace; processes: "
+                             f"{', '.join(str(p) for p in sorted(k for k in r.task if k is not None))}")
+        return sp.space
+
     def stats(self) -> dict[str, Any]:
         """The line accounting and per-syscall counts (what ``tracemem stats --json`` prints)."""
         counts = self.df["syscall"].value_counts()
         pids = sorted(int(p) for p in self.df["pid"].dropna().unique())
         return stats_dict(self.report, {str(k): int(v) for k, v in counts.items() if v}, pids)
+
+
+REPLAY_SYSCALLS = ["mmap", "mmap2", "munmap", "mprotect", "pkey_mprotect", "madvise", "mremap", "brk",
+                   "shmat", "shmdt", "shmget", "prctl", "execve", "execveat", "clone", "clone3", "fork",
+                   "vfork", "openat", "open", "creat"]
+
+
+def _na(value: Any) -> bool:
+    return value is None or value is _pd().NA or (isinstance(value, float) and value != value)
 
 
 def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -> dict[str, Any]:

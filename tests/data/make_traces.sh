@@ -7,6 +7,8 @@
 # Each fixture is a real capture of a real run on the machine that ran this script; the
 # flag set is in the file name. Sizes are kept small with -e filters where the program is big.
 set -u
+# Note: a re-capture changes addresses and line numbers that tests/test_corpus.py asserts; update
+# those assertions together with the fixtures.
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/strace"
 bin=$(mktemp -d)
@@ -58,3 +60,16 @@ strace -f -ttt -T -y -e "$mem" -o "$out/python-ttt-T-y.trace" python3 -c "import
 strace -f -ttt -T -e "$mem" -o "$out/node-ttt-T.trace" node -e "const a = []; for (let i = 0; i < 50; i++) a.push(Buffer.alloc(1 << 20)); console.log(a.length)"
 strace -f -ttt -e "$mem" -o "$out/java-ttt.trace" java -Xmx64m -Xss512k -XX:+UseSerialGC -version 2>/dev/null
 ls -la "$out"
+
+# Ground truth: programs that print their own /proc/self/smaps and status at exit, traced with
+# the recommended capture and with plain -f; the smaps says what the kernel holds at the end.
+gt="$here/groundtruth"
+mkdir -p "$gt"
+rm -f "$gt"/*
+cd "$bin"
+strace -f -ttt -T -y -e trace=%memory,%process,prctl,openat,shmget -o "$gt/c-recommended.trace" $M --maps > "$gt/c-recommended.smaps"
+strace -f -o "$gt/c-full.trace" $M --maps > "$gt/c-full.smaps"
+strace -f -ttt -T -y -e trace=%memory,%process,prctl,openat -o "$gt/go-recommended.trace" ./hello --maps > "$gt/go-recommended.smaps"
+PY=$(python3 -c "import sys; print(sys.executable)")  # the interpreter itself, not a pyenv shim
+strace -f -ttt -T -y -e trace=%memory,%process,prctl -o "$gt/python-recommended.trace" "$PY" "$here/src/pymaps.py" > "$gt/python-recommended.smaps"
+ls -la "$gt"

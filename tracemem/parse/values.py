@@ -177,6 +177,10 @@ def _interpret(items: list[Any]) -> Any:
         return Commented(_interpret(items[:-1]), items[-1].text)
     if isinstance(items[-1], _Deco) and len(items) == 2:
         return Decorated(_single(items[0]), items[-1].text)
+    if (len(items) == 3 and isinstance(items[1], _Deco) and isinstance(items[2], _Paren)
+            and len(items[2].values) == 1 and isinstance(items[2].values[0], Flags)):
+        # -y on a file that was removed: 3</tmp/#2146456>(deleted)
+        return Decorated(_single(items[0]), f"{items[1].text} ({items[2].values[0].parts[0]})")
     if len(items) >= 3 and _flag_chain(items):
         return Flags(tuple(it.text if isinstance(it, _Name) else it for it in items[::2]))
     arrow = [i for i, it in enumerate(items) if isinstance(it, _Op) and it.text == "=>"]

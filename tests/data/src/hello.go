@@ -30,7 +30,7 @@ func main() {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if len(os.Args) > 1 && os.Args[1] == "--maps" {
-		for _, f := range []string{"/proc/self/maps", "/proc/self/status"} {
+		for _, f := range []string{"/proc/self/smaps", "/proc/self/status"} {
 			data, _ := os.ReadFile(f)
 			os.Stdout.Write(data)
 		}

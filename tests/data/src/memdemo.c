@@ -1,5 +1,5 @@
 /* memdemo: exercises the memory syscalls tracemem models, then prints its own
- * /proc/self/maps and /proc/self/status so a trace can be checked against the kernel.
+ * /proc/self/smaps and /proc/self/status so a trace can be checked against the kernel.
  * Built and traced by tests/data/make_traces.sh. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     waitpid(child, NULL, 0);
     for (int i = 0; i < 64; i++) free(small[i]);
     if (argc > 1 && strcmp(argv[1], "--maps") == 0) {
-        dump("/proc/self/maps");
+        dump("/proc/self/smaps");
         dump("/proc/self/status");
     }
     if (argc > 1 && strcmp(argv[1], "--crash") == 0) {

@@ -1,0 +1,74 @@
+"""Reading /proc/PID/maps and /proc/PID/smaps text (a baseline, or the kernel's ground truth)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import InputError
+
+_LINE = re.compile(
+    r"^([0-9a-f]+)-([0-9a-f]+)\s+([r-][w-][x-][ps])\s+([0-9a-f]+)\s+([0-9a-f]+:[0-9a-f]+)\s+(\d+)\s*(.*)$")
+_FIELD = re.compile(r"^([A-Za-z_]+):\s+(.*)$")
+
+KERNEL_MADE = ("[stack]", "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]")
+
+
+@dataclass
+class KernelRegion:
+    start: int
+    end: int
+    perms: str
+    offset: int
+    dev: str
+    inode: int
+    path: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    @property
+    def prot(self) -> int:
+        return (1 if self.perms[0] == "r" else 0) | (2 if self.perms[1] == "w" else 0) | (4 if self.perms[2] == "x" else 0)
+
+    @property
+    def vmflags(self) -> set[str]:
+        return set(self.fields.get("VmFlags", "").split())
+
+    @property
+    def accounted(self) -> bool:
+        return "ac" in self.vmflags
+
+    @property
+    def shared_anonymous(self) -> bool:
+        return self.perms[3] == "s" and (self.inode == 0 or self.path.startswith("/SYSV") or
+                                         self.path.startswith("/dev/zero") or self.path.startswith("[anon"))
+
+
+def parse_maps(text: str, label: str = "maps") -> list[KernelRegion]:
+    """Regions of /proc/PID/maps or smaps text; other lines (status, program output) are ignored."""
+    regions: list[KernelRegion] = []
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m:
+            start, end, perms, off, dev, inode, path = m.groups()
+            regions.append(KernelRegion(int(start, 16), int(end, 16), perms, int(off, 16), dev, int(inode), path.strip()))
+            continue
+        f = _FIELD.match(line)
+        if f and regions and f.group(1) in ("VmFlags", "Size", "Rss", "Anonymous", "LazyFree", "AnonHugePages"):
+            regions[-1].fields[f.group(1)] = f.group(2)
+    if not regions:
+        raise InputError(f"{label}: no /proc/PID/maps lines found (expected 'start-end perms offset dev inode path')")
+    return regions
+
+
+def status_fields(text: str) -> dict[str, int]:
+    """VmSize, VmData ... (kB) from /proc/PID/status text mixed into the same output."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(Vm\w+|RssAnon|RssFile|RssShmem):\s+(\d+) kB", line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out

@@ -1,0 +1,365 @@
+"""Replaying events into address spaces: one per mm, shared by threads and vfork children, copied
+by fork, replaced by execve; and the timeline of their totals after every change.
+
+Work in progress for the address-space issue (see tracemem/addrspace.py for the rules).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
+
+from .addrspace import PAGE, AddressSpace, Region, page_up
+from .events import (
+    Brk, Clone, Execve, Madvise, Mmap, Mprotect, Mremap, Munmap, PrctlSetVma, Shmat, Shmdt,
+    SyscallEvent,
+)
+from .flags import CloneFlags, MapFlags, Prot
+
+GO_ARENA_HINT = re.compile(r"^0x[0-9a-f]{0,2}c0[0-9a-f]{8}$")
+_LIB = re.compile(r"\.so(?:\.[0-9.]+)?$")
+_LIBC_FRAME = re.compile(r"/(?:libc|ld-linux[^/]*|libpthread)[.-][^/]*\(")
+
+TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
+                    "reserved", "committed", "file", "shared", "released", "map_count", "uncertain"]
+
+
+@dataclass
+class _Space:
+    asid: int | None
+    space: AddressSpace
+    exe: str | None = None
+    go: bool = False
+    fds: dict[int, str] | None = None
+
+
+class Replayer:
+    """Applies typed events to address spaces and records a timeline row per change."""
+
+    def __init__(self, page: int = PAGE, mprotect_uncharge: str = "never", overcommit_never: bool = False):
+        self.page = page
+        self.options = dict(page=page, mprotect_uncharge=mprotect_uncharge, overcommit_never=overcommit_never)
+        self.spaces: dict[int | None, _Space] = {}
+        self.task: dict[int | None, _Space] = {}
+        self.shm_sizes: dict[int, int] = {}
+        self.rows: list[tuple[Any, ...]] = []
+        self.final: dict[int | None, _Space] = {}
+        self.baseline: list[Any] | None = None
+        self.baseline_pid: int | None = None
+
+    # -- address spaces ---------------------------------------------------------------------------
+
+    def _space_of(self, pid: int | None) -> _Space:
+        sp = self.task.get(pid)
+        if sp is None:
+            # First sight of a task whose creation the trace did not show (-e trace=%memory,
+            # -ff, attach): it is its own address space.
+            sp = _Space(pid, AddressSpace(**self.options), fds={})
+            self.task[pid] = sp
+            self.spaces[pid] = sp
+            if self.baseline is not None and (self.baseline_pid is None or self.baseline_pid == pid):
+                self._apply_baseline(sp)
+        return sp
+
+    def _new_space(self, pid: int | None, exe: str | None) -> _Space:
+        sp = _Space(pid, AddressSpace(**self.options), exe=exe, fds={})
+        self.task[pid] = sp
+        key = pid
+        if key in self.spaces and self.spaces[key] is not sp:
+            self.final[(key, len(self.final))] = self.spaces[key]  # type: ignore[index]
+        self.spaces[key] = sp
+        return sp
+
+    def seed(self, regions: Any, pid: int | None = None) -> None:
+        """Seed the first process's address space with a /proc/PID/maps (or smaps) snapshot: the
+        mappings the kernel made at exec, which no syscall shows."""
+        self.baseline = list(regions)
+        self.baseline_pid = pid
+
+    def _apply_baseline(self, sp: _Space) -> None:
+        for k in self.baseline or []:
+            shared = k.perms[3] == "s"
+            anonymous = k.inode == 0 and not k.path.startswith("/")
+            accounted = k.accounted if k.fields else (bool(k.prot & 2) and not shared)
+            role = "kernel/exec baseline"
+            sp.space.regions[k.start] = Region(k.start, k.end, k.prot, shared, anonymous, False, accounted,
+                                               None if anonymous or k.path.startswith("[") else k.path, k.offset,
+                                               role=role)
+        self.baseline = None
+
+    # -- replay -----------------------------------------------------------------------------------
+
+    def apply(self, event: SyscallEvent) -> None:
+        d = event.decoded
+        name = event.syscall
+        if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
+            path = _path_arg(event.args, name)
+            if path is not None:
+                sp = self._space_of(event.pid)
+                assert sp.fds is not None
+                sp.fds[event.ret] = path
+            return
+        if d is None or event.state.value != "complete" or event.failed:
+            if name == "shmget" and event.ret is not None and event.ret >= 0:
+                self._shmget(event)
+            return
+        if isinstance(d, Clone):
+            self._clone(event, d)
+            return
+        if isinstance(d, Execve):
+            if event.ret == 0:
+                fresh = event.pid not in self.task
+                sp = self._new_space(event.pid, d.path)
+                if fresh and self.baseline is not None and self.baseline_pid in (None, event.pid):
+                    self._apply_baseline(sp)
+                self._row(event, sp, None, None, "exec")
+            return
+        sp = self._space_of(event.pid)
+        space = sp.space
+        page = self.page
+        if isinstance(d, Mmap):
+            ret = event.ret
+            if ret is None or ret < 0 or (ret == -1):
+                return
+            size = page_up(d.length, page)
+            lo, hi = ret, ret + size
+            before = _window(space, lo, hi, page)
+            path = d.fd_path or (sp.fds or {}).get(d.fd) if not d.flags & MapFlags.MAP_ANONYMOUS else None
+            role = self._role_for_mmap(sp, d, ret, path, event)
+            space.mmap(ret, d.length, int(d.prot), int(d.flags), path, d.offset, role)
+            self._delta(event, sp, lo, hi, before, role)
+        elif isinstance(d, Munmap):
+            lo, hi = d.addr, d.addr + page_up(d.length, page)
+            before = _window(space, lo, hi, page)
+            role = _role_at(space, lo)
+            space.munmap(d.addr, d.length)
+            self._delta(event, sp, lo, hi, before, role)
+        elif isinstance(d, Mprotect):
+            lo, hi = d.addr, d.addr + page_up(d.length, page)
+            before = _window(space, lo, hi, page)
+            role = _role_at(space, lo)
+            space.mprotect(d.addr, d.length, int(d.prot))
+            if role == "thread stack":
+                # glibc: an 8 MiB + 4 KiB PROT_NONE MAP_STACK mapping made RW but for its low page.
+                for r in space._overlapping(lo - page, hi + page):
+                    if r.role == "thread stack" and r.prot == 0:
+                        space.regions[r.start] = replace(r, role="thread stack guard")
+                if not d.prot & Prot.PROT_WRITE:
+                    role = "thread stack guard"
+            elif d.prot & Prot.PROT_WRITE and role == "glibc arena reservation":
+                _relabel(space, lo, hi, "glibc malloc arena")
+                role = "glibc malloc arena"
+            self._delta(event, sp, lo, hi, before, role)
+        elif isinstance(d, Madvise):
+            lo, hi = d.addr, d.addr + page_up(d.length, page)
+            before = _window(space, lo, hi, page)
+            space.madvise(d.addr, d.length, int(d.advice))
+            self._delta(event, sp, lo, hi, before, _role_at(space, lo))
+        elif isinstance(d, Mremap):
+            ret = event.ret
+            if ret is None or ret < 0:
+                return
+            old_hi = d.old_addr + page_up(d.old_length, page)
+            new_hi = ret + page_up(d.new_length, page)
+            lo, hi = min(d.old_addr, ret), max(old_hi, new_hi)
+            before = _window(space, lo, hi, page)
+            role = _role_at(space, d.old_addr)
+            space.mremap(d.old_addr, d.old_length, d.new_length, int(d.flags), ret)
+            self._delta(event, sp, lo, hi, before, role)
+        elif isinstance(d, Brk):
+            ret = event.ret
+            if ret is None:
+                return
+            old = space.brk_end
+            lo = min(old or ret, ret)
+            hi = max(old or ret, ret, d.addr if d.addr else 0)
+            lo, hi = lo - lo % page, page_up(hi, page)
+            before = _window(space, lo, hi, page)
+            space.brk(d.addr, ret)
+            self._delta(event, sp, lo, hi, before, "heap")
+        elif isinstance(d, Shmat):
+            ret = event.ret
+            size = self.shm_sizes.get(d.shmid)
+            if ret is None or ret < 0 or size is None:
+                self._row(event, sp, ret, None, "shared memory (size unknown)", uncertain=True)
+                return
+            before = _window(space, ret, ret + page_up(size, page), page)
+            prot = Prot.PROT_READ | (0 if int(d.flags) & 0o10000 else Prot.PROT_WRITE)
+            space.mmap(ret, size, int(prot), int(MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS), None, 0,
+                       "SysV shared memory")
+            self._delta(event, sp, ret, ret + page_up(size, page), before, "SysV shared memory")
+        elif isinstance(d, Shmdt):
+            region = space.regions.get(d.addr)
+            if region is not None and region.shared:
+                before = _window(space, region.start, region.end, page)
+                space.munmap(region.start, region.size)
+                self._delta(event, sp, region.start, region.end, before, "SysV shared memory")
+        elif isinstance(d, PrctlSetVma):
+            lo, hi = d.addr, d.addr + page_up(d.length, page)
+            before = _window(space, lo, hi, page)
+            for r in space._carve(lo, hi):
+                space.regions[r.start] = replace(r, name=d.name, role=f"[anon:{d.name}]" if d.name else r.role)
+            space._merge_around(lo, hi)
+            self._delta(event, sp, lo, hi, before, f"[anon:{d.name}]")
+
+    def _shmget(self, event: SyscallEvent) -> None:
+        parts = [p.strip() for p in event.args.split(",")]
+        if len(parts) >= 2:
+            try:
+                self.shm_sizes[int(event.ret or 0)] = int(parts[1], 0)
+            except ValueError:
+                pass
+
+    def _clone(self, event: SyscallEvent, d: Clone) -> None:
+        child = event.ret
+        if child is None or child <= 0:
+            return
+        parent = self._space_of(event.pid)
+        if d.flags & CloneFlags.CLONE_VM:
+            existing = self.task.get(child)
+            if existing is None or (not existing.space.regions and existing.exe is None):
+                self.task[child] = parent
+            return
+        if child in self.task and self.task[child].exe is not None:
+            return  # the child exec'd before the parent's clone returned
+        copy = _Space(child, parent.space.fork(), exe=parent.exe, go=parent.go, fds=dict(parent.fds or {}))
+        self.task[child] = copy
+        self.spaces[child] = copy
+        self._row(event, copy, None, None, "fork copy", pid=child)
+
+    # -- roles ------------------------------------------------------------------------------------
+
+    def _role_for_mmap(self, sp: _Space, d: Mmap, ret: int, path: str | None, event: SyscallEvent) -> str:
+        flags = d.flags
+        if path is not None:
+            if sp.exe and (path == sp.exe or path.endswith("/" + sp.exe.lstrip("./"))):
+                return "executable"
+            return "shared library" if _LIB.search(path) else "file"
+        if flags & MapFlags.MAP_SHARED:
+            return "shared anonymous"
+        if flags & MapFlags.MAP_STACK:
+            return "thread stack"
+        if 0xC000000000 <= ret < 0xC100000000 or (d.addr and GO_ARENA_HINT.match(hex(d.addr))):
+            sp.go = True
+            return "Go heap arena" if d.prot == 0 else "Go heap"
+        inside = _role_at(sp.space, ret)
+        if flags & MapFlags.MAP_FIXED and inside not in (None, "anonymous"):
+            if inside.endswith("reservation"):
+                return inside.replace(" reservation", "")
+            return inside
+        if d.prot == 0 and flags & MapFlags.MAP_NORESERVE and d.length in (64 << 20, 128 << 20):
+            return "glibc arena reservation"
+        if d.prot == 0 and not flags & MapFlags.MAP_NORESERVE and d.length >= 128 << 10:
+            return "Go runtime reservation" if sp.go or _go_sizes(d.length) else "runtime reservation"
+        if event.stack:
+            for frame in event.stack:
+                if not _LIBC_FRAME.search(frame):
+                    return "anonymous (" + frame.split(" [")[0].rsplit("/", 1)[-1] + ")"
+        return "anonymous"
+
+    # -- rows -------------------------------------------------------------------------------------
+
+    def _delta(self, event: SyscallEvent, sp: _Space, lo: int, hi: int, before: tuple[int, ...], role: str | None) -> None:
+        after = _window(sp.space, lo, hi, self.page)
+        t = sp.space.__dict__.setdefault("_running", [0, 0, 0, 0, 0, 0, 0])
+        for i in range(7):
+            t[i] += after[i] - before[i]
+        self._row(event, sp, lo, hi, role)
+
+    def _row(self, event: SyscallEvent, sp: _Space, lo: int | None, hi: int | None, role: str | None,
+             uncertain: bool = False, pid: int | None = None) -> None:
+        t = sp.space.__dict__.get("_running")
+        if t is None or role == "fork copy":
+            tot = sp.space.totals()
+            t = [tot.vsz, tot.reserved, tot.committed, tot.file, tot.shared, tot.released, tot.map_count]
+            sp.space.__dict__["_running"] = t
+        self.rows.append((event.time, event.seq, event.pid if pid is None else pid, sp.asid, event.syscall,
+                          lo, hi, role, *t, uncertain or event.uncertain))
+
+    def frame(self) -> Any:
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows, columns=TIMELINE_COLUMNS)
+        for col in ("pid", "asid"):
+            df[col] = df[col].astype("Int64")
+        for col in ("start", "end", "vsz", "reserved", "committed", "file", "shared", "released"):
+            df[col] = df[col].astype("UInt64")
+        df["map_count"] = df["map_count"].astype("Int64")
+        df["time"] = df["time"].astype("Float64")
+        df["syscall"] = df["syscall"].astype("category")
+        df["role"] = df["role"].astype("category")
+        return df
+
+
+def _window(space: AddressSpace, lo: int, hi: int, page: int) -> tuple[int, ...]:
+    """Totals of the regions touching [lo - page, hi + page) (clipped to [lo, hi) for bytes; whole
+    regions for the count, so merges and splits with neighbours are counted)."""
+    vsz = reserved = committed = file = shared = count = 0
+    for r in space._overlapping(lo - 1, hi + 1):
+        count += 1
+        a, b = max(r.start, lo), min(r.end, hi)
+        if b <= a:
+            continue
+        n = b - a
+        vsz += n
+        if r.prot == 0:
+            reserved += n
+        if r.accounted or (r.shared and r.anonymous):
+            committed += n
+        if r.path is not None:
+            file += n
+        if r.shared:
+            shared += n
+    released = 0
+    if space.released.ranges:
+        for r in space._overlapping(lo, hi):
+            released += space.released.size_within(max(r.start, lo), min(r.end, hi))
+    return (vsz, reserved, committed, file, shared, released, count)
+
+
+def _role_at(space: AddressSpace, addr: int) -> str | None:
+    found = space._overlapping(addr, addr + 1)
+    return found[0].role if found else None
+
+
+def _relabel(space: AddressSpace, lo: int, hi: int, role: str) -> None:
+    for r in space._overlapping(lo, hi):
+        if r.start >= lo and r.end <= hi:
+            space.regions[r.start] = replace(r, role=role)
+
+
+def _go_sizes(length: int) -> bool:
+    return length in (128 << 10, 1 << 20, 8 << 20, 64 << 20, 512 << 20)
+
+
+_PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _path_arg(args: str, name: str) -> str | None:
+    m = _PATH.search(args)
+    return m.group(1) if m else None
+
+
+def replay(events: Iterable[SyscallEvent], **options: Any) -> Replayer:
+    """Replay events (in order) and return the replayer with its spaces and timeline rows."""
+    r = Replayer(**options)
+    for event in events:
+        r.apply(event)
+    return r
+
+
+def format_maps(space: AddressSpace, roles: bool = False) -> str:
+    """The regions in /proc/PID/maps format (dev 00:00 and inode 0 where unknown)."""
+    lines = []
+    for r in space:
+        perms = ("r" if r.prot & 1 else "-") + ("w" if r.prot & 2 else "-") + ("x" if r.prot & 4 else "-") + (
+            "s" if r.shared else "p")
+        name = r.path or (f"[anon:{r.name}]" if r.name else ("[heap]" if r.role == "heap" else ""))
+        line = f"{r.start:08x}-{r.end:08x} {perms} {r.offset if r.path else 0:08x} 00:00 0"
+        if name:
+            line += " " * max(1, 73 - len(line)) + name
+        if roles:
+            line += f"    # {r.role}"
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if lines else "")
