@@ -12,22 +12,32 @@ VMAs (same protection, flags, backing and contiguous file offset), so the map co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple
 
 from sortedcontainers import SortedDict
 
 from .flags import Advice, MapFlags, MremapFlags, Prot
 
 PAGE = 4096
+_SHARED_TYPES = (int(MapFlags.MAP_SHARED), int(MapFlags.MAP_SHARED_VALIDATE))
+_ANON = int(MapFlags.MAP_ANONYMOUS)
+_NORESERVE = int(MapFlags.MAP_NORESERVE)
+_HUGETLB = int(MapFlags.MAP_HUGETLB)
+_POPULATE = int(MapFlags.MAP_POPULATE)
+_WRITE = int(Prot.PROT_WRITE)
+_DONTUNMAP = int(MremapFlags.MREMAP_DONTUNMAP)
+
+
+def replace(region: "Region", **changes: object) -> "Region":
+    return region._replace(**changes)
 
 
 def page_up(n: int, page: int = PAGE) -> int:
     return (n + page - 1) // page * page
 
 
-@dataclass(frozen=True, slots=True)
-class Region:
+class Region(NamedTuple):
     """One VMA. ``accounted`` is the kernel's VM_ACCOUNT (counts toward the commit charge)."""
 
     start: int
@@ -53,15 +63,45 @@ class Region:
         """Whether the kernel would merge ``other`` (starting at self.end) into this VMA."""
         if self.end != other.start:
             return False
-        same = (self.prot, self.shared, self.anonymous, self.noreserve, self.accounted, self.path,
-                self.name, self.hugepage, self.dontfork, self.wipeonfork) == (
-            other.prot, other.shared, other.anonymous, other.noreserve, other.accounted,
-            other.path, other.name, other.hugepage, other.dontfork, other.wipeonfork)
-        if not same:
+        # Fields 2..7 (prot ... path) and 9..13 (name ... wipeonfork) must be equal; not start,
+        # end, offset or role.
+        if self[2:8] != other[2:8] or self[9:10] != other[9:10] or self[11:14] != other[11:14]:
             return False
         if self.path is not None:
             return other.offset == self.offset + self.size
         return not self.shared  # shared anonymous mappings are separate shmem objects
+
+
+class _Regions(SortedDict):
+    """The regions by start address, keeping the ledgers up to date on every change (so the
+    timeline reads totals in O(1) after each event)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.vsz = self.reserved = self.committed = self.file = self.shared = 0
+
+    def _count(self, r: "Region", sign: int) -> None:
+        n = (r.end - r.start) * sign
+        self.vsz += n
+        if r.prot == 0:
+            self.reserved += n
+        if r.accounted or (r.shared and r.anonymous):
+            self.committed += n
+        if r.path is not None:
+            self.file += n
+        if r.shared:
+            self.shared += n
+
+    def __setitem__(self, key: int, value: "Region") -> None:
+        old = self.get(key)
+        if old is not None:
+            self._count(old, -1)
+        self._count(value, 1)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: int) -> None:
+        self._count(self[key], -1)
+        super().__delitem__(key)
 
 
 class RangeSet:
@@ -69,9 +109,11 @@ class RangeSet:
 
     def __init__(self) -> None:
         self.ranges: SortedDict = SortedDict()
+        self.total = 0
 
     def add(self, start: int, end: int) -> None:
         self.remove(start, end)
+        self.total += end - start
         keys = self.ranges.keys()
         i = self.ranges.bisect_left(start)
         if i > 0 and self.ranges[keys[i - 1]] == start:
@@ -94,6 +136,7 @@ class RangeSet:
                 i += 1
                 continue
             del self.ranges[a]
+            self.total -= min(b, end) - max(a, start)
             if a < start:
                 self.ranges[a] = start
                 i += 1
@@ -117,6 +160,7 @@ class RangeSet:
     def copy(self) -> "RangeSet":
         out = RangeSet()
         out.ranges = SortedDict(self.ranges)
+        out.total = self.total
         return out
 
 
@@ -142,7 +186,7 @@ class AddressSpace:
 
     def __init__(self, page: int = PAGE, mprotect_uncharge: str = "never", overcommit_never: bool = False):
         self.page = page
-        self.regions: SortedDict = SortedDict()
+        self.regions: _Regions = _Regions()
         self.mprotect_uncharge = mprotect_uncharge
         self.overcommit_never = overcommit_never
         self.shm_charge = 0  # shared anonymous memory, charged through shmem
@@ -157,36 +201,19 @@ class AddressSpace:
         return iter(self.regions.values())
 
     def totals(self) -> Totals:
-        t = Totals()
-        for r in self.regions.values():
-            t.vsz += r.size
-            t.map_count += 1
-            if r.prot == 0:
-                t.reserved += r.size
-            if r.accounted or (r.shared and r.anonymous):
-                t.committed += r.size
-            if r.path is not None:
-                t.file += r.size
-            if r.shared:
-                t.shared += r.size
-        t.released = sum(self.released.size_within(r.start, r.end) for r in self.regions.values()) \
-            if self.released.ranges else 0
-        return t
+        g = self.regions
+        return Totals(g.vsz, g.reserved, g.committed, g.file, g.shared, self.released.total, len(g))
 
     def _overlapping(self, start: int, end: int) -> list[Region]:
         regions = self.regions
         out = []
-        i = regions.bisect_right(start) - 1
-        if i < 0:
-            i = 0
-        keys = regions.keys()
-        while i < len(keys):
-            r = regions[keys[i]]
-            if r.start >= end:
-                break
-            if r.end > start:
-                out.append(r)
-            i += 1
+        i = regions.bisect_right(start)
+        if i:
+            prev = regions.peekitem(i - 1)[1]
+            if prev.end > start:
+                out.append(prev)
+        for key in regions.irange(start, end, inclusive=(False, False)):
+            out.append(regions[key])
         return out
 
     def _carve(self, start: int, end: int) -> list[Region]:
@@ -205,16 +232,16 @@ class AddressSpace:
         return inside
 
     def _merge_around(self, start: int, end: int) -> None:
-        keys = self.regions.keys()
-        i = max(self.regions.bisect_right(start) - 2, 0)
-        while i < len(keys) - 1:
-            a = self.regions[keys[i]]
-            if a.start > end:
-                break
-            b = self.regions[keys[i + 1]]
+        regions = self.regions
+        run = self._overlapping(start - 1, end + 1)
+        i = 0
+        while i < len(run) - 1:
+            a, b = run[i], run[i + 1]
             if a.mergeable(b):
-                del self.regions[b.start]
-                self.regions[a.start] = replace(a, end=b.end)
+                del regions[b.start]
+                merged = a._replace(end=b.end)
+                regions[a.start] = merged
+                run[i:i + 2] = [merged]
                 continue
             i += 1
 
@@ -225,12 +252,14 @@ class AddressSpace:
         """A successful mmap at the returned address ``addr``."""
         size = page_up(length, self.page)
         self.munmap(addr, size)  # MAP_FIXED replaces; elsewhere the range was free anyway
-        if flags & MapFlags.MAP_POPULATE:
+        if flags & _POPULATE and self.released.ranges:
             self.released.remove(addr, addr + size)
-        shared = flags & 0x03 in (MapFlags.MAP_SHARED, MapFlags.MAP_SHARED_VALIDATE)
-        anonymous = bool(flags & MapFlags.MAP_ANONYMOUS) or path is None
-        noreserve = bool(flags & MapFlags.MAP_NORESERVE) and not self.overcommit_never
-        accounted = bool(prot & Prot.PROT_WRITE) and not shared and not noreserve and not (flags & MapFlags.MAP_HUGETLB)
+        flags = int(flags)
+        prot = int(prot)
+        shared = flags & 0x03 in _SHARED_TYPES
+        anonymous = bool(flags & _ANON) or path is None
+        noreserve = bool(flags & _NORESERVE) and not self.overcommit_never
+        accounted = bool(prot & _WRITE) and not shared and not noreserve and not (flags & _HUGETLB)
         region = Region(addr, addr + size, int(prot), bool(shared), anonymous, noreserve, accounted,
                         None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
         self.regions[addr] = region
@@ -241,17 +270,19 @@ class AddressSpace:
         end = addr + page_up(length, self.page)
         for r in self._carve(addr, end):
             del self.regions[r.start]
-        self.released.remove(addr, end)
+        if self.released.ranges:
+            self.released.remove(addr, end)
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         end = addr + page_up(length, self.page)
+        prot = int(prot)
         for r in self._carve(addr, end):
             accounted = r.accounted
-            if prot & Prot.PROT_WRITE and not (r.accounted or r.prot & Prot.PROT_WRITE or r.shared or r.noreserve):
+            if prot & _WRITE and not (r.accounted or r.prot & _WRITE or r.shared or r.noreserve):
                 accounted = True
-            elif not prot & Prot.PROT_WRITE and r.accounted and r.anonymous and self.mprotect_uncharge == "unfaulted":
+            elif not prot & _WRITE and r.accounted and r.anonymous and self.mprotect_uncharge == "unfaulted":
                 accounted = False
-            self.regions[r.start] = replace(r, prot=int(prot), accounted=accounted)
+            self.regions[r.start] = r._replace(prot=prot, accounted=accounted)
         self._merge_around(addr, end)
 
     def madvise(self, addr: int, length: int, advice: int) -> None:
@@ -289,7 +320,7 @@ class AddressSpace:
         pieces = self._overlapping(old, old + max(old_size, 1))
         template = pieces[0] if pieces else Region(old, old + old_size, Prot.PROT_READ | Prot.PROT_WRITE, False, True,
                                                    accounted=True)
-        if flags & MremapFlags.MREMAP_DONTUNMAP:
+        if int(flags) & _DONTUNMAP:
             # Pages move, the old range stays mapped (empty); the new range is charged again.
             self.munmap(ret, new_size)
             self.regions[ret] = replace(template, start=ret, end=ret + new_size)

@@ -7,10 +7,10 @@ Work in progress for the address-space issue (see tracemem/addrspace.py for the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .addrspace import PAGE, AddressSpace, Region, page_up
+from .addrspace import PAGE, AddressSpace, Region, page_up, replace
 from .events import (
     Brk, Clone, Execve, Madvise, Mmap, Mprotect, Mremap, Munmap, PrctlSetVma, Shmat, Shmdt,
     SyscallEvent,
@@ -124,20 +124,17 @@ class Replayer:
                 return
             size = page_up(d.length, page)
             lo, hi = ret, ret + size
-            before = _window(space, lo, hi, page)
             path = d.fd_path or (sp.fds or {}).get(d.fd) if not d.flags & MapFlags.MAP_ANONYMOUS else None
             role = self._role_for_mmap(sp, d, ret, path, event)
             space.mmap(ret, d.length, int(d.prot), int(d.flags), path, d.offset, role)
-            self._delta(event, sp, lo, hi, before, role)
+            self._row(event, sp, lo, hi, role)
         elif isinstance(d, Munmap):
             lo, hi = d.addr, d.addr + page_up(d.length, page)
-            before = _window(space, lo, hi, page)
             role = _role_at(space, lo)
             space.munmap(d.addr, d.length)
-            self._delta(event, sp, lo, hi, before, role)
+            self._row(event, sp, lo, hi, role)
         elif isinstance(d, Mprotect):
             lo, hi = d.addr, d.addr + page_up(d.length, page)
-            before = _window(space, lo, hi, page)
             role = _role_at(space, lo)
             space.mprotect(d.addr, d.length, int(d.prot))
             if role == "thread stack":
@@ -150,12 +147,11 @@ class Replayer:
             elif d.prot & Prot.PROT_WRITE and role == "glibc arena reservation":
                 _relabel(space, lo, hi, "glibc malloc arena")
                 role = "glibc malloc arena"
-            self._delta(event, sp, lo, hi, before, role)
+            self._row(event, sp, lo, hi, role)
         elif isinstance(d, Madvise):
             lo, hi = d.addr, d.addr + page_up(d.length, page)
-            before = _window(space, lo, hi, page)
             space.madvise(d.addr, d.length, int(d.advice))
-            self._delta(event, sp, lo, hi, before, _role_at(space, lo))
+            self._row(event, sp, lo, hi, _role_at(space, lo))
         elif isinstance(d, Mremap):
             ret = event.ret
             if ret is None or ret < 0:
@@ -163,10 +159,9 @@ class Replayer:
             old_hi = d.old_addr + page_up(d.old_length, page)
             new_hi = ret + page_up(d.new_length, page)
             lo, hi = min(d.old_addr, ret), max(old_hi, new_hi)
-            before = _window(space, lo, hi, page)
             role = _role_at(space, d.old_addr)
             space.mremap(d.old_addr, d.old_length, d.new_length, int(d.flags), ret)
-            self._delta(event, sp, lo, hi, before, role)
+            self._row(event, sp, lo, hi, role)
         elif isinstance(d, Brk):
             ret = event.ret
             if ret is None:
@@ -175,33 +170,29 @@ class Replayer:
             lo = min(old or ret, ret)
             hi = max(old or ret, ret, d.addr if d.addr else 0)
             lo, hi = lo - lo % page, page_up(hi, page)
-            before = _window(space, lo, hi, page)
             space.brk(d.addr, ret)
-            self._delta(event, sp, lo, hi, before, "heap")
+            self._row(event, sp, lo, hi, "heap")
         elif isinstance(d, Shmat):
             ret = event.ret
             size = self.shm_sizes.get(d.shmid)
             if ret is None or ret < 0 or size is None:
                 self._row(event, sp, ret, None, "shared memory (size unknown)", uncertain=True)
                 return
-            before = _window(space, ret, ret + page_up(size, page), page)
             prot = Prot.PROT_READ | (0 if int(d.flags) & 0o10000 else Prot.PROT_WRITE)
             space.mmap(ret, size, int(prot), int(MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS), None, 0,
                        "SysV shared memory")
-            self._delta(event, sp, ret, ret + page_up(size, page), before, "SysV shared memory")
+            self._delta(event, sp, ret, ret + page_up(size, page), None, "SysV shared memory")
         elif isinstance(d, Shmdt):
             region = space.regions.get(d.addr)
             if region is not None and region.shared:
-                before = _window(space, region.start, region.end, page)
                 space.munmap(region.start, region.size)
-                self._delta(event, sp, region.start, region.end, before, "SysV shared memory")
+                self._row(event, sp, region.start, region.end, "SysV shared memory")
         elif isinstance(d, PrctlSetVma):
             lo, hi = d.addr, d.addr + page_up(d.length, page)
-            before = _window(space, lo, hi, page)
             for r in space._carve(lo, hi):
                 space.regions[r.start] = replace(r, name=d.name, role=f"[anon:{d.name}]" if d.name else r.role)
             space._merge_around(lo, hi)
-            self._delta(event, sp, lo, hi, before, f"[anon:{d.name}]")
+            self._row(event, sp, lo, hi, f"[anon:{d.name}]")
 
     def _shmget(self, event: SyscallEvent) -> None:
         parts = [p.strip() for p in event.args.split(",")]
@@ -260,22 +251,12 @@ class Replayer:
 
     # -- rows -------------------------------------------------------------------------------------
 
-    def _delta(self, event: SyscallEvent, sp: _Space, lo: int, hi: int, before: tuple[int, ...], role: str | None) -> None:
-        after = _window(sp.space, lo, hi, self.page)
-        t = sp.space.__dict__.setdefault("_running", [0, 0, 0, 0, 0, 0, 0])
-        for i in range(7):
-            t[i] += after[i] - before[i]
-        self._row(event, sp, lo, hi, role)
-
     def _row(self, event: SyscallEvent, sp: _Space, lo: int | None, hi: int | None, role: str | None,
              uncertain: bool = False, pid: int | None = None) -> None:
-        t = sp.space.__dict__.get("_running")
-        if t is None or role == "fork copy":
-            tot = sp.space.totals()
-            t = [tot.vsz, tot.reserved, tot.committed, tot.file, tot.shared, tot.released, tot.map_count]
-            sp.space.__dict__["_running"] = t
+        g = sp.space.regions
         self.rows.append((event.time, event.seq, event.pid if pid is None else pid, sp.asid, event.syscall,
-                          lo, hi, role, *t, uncertain or event.uncertain))
+                          lo, hi, role, g.vsz, g.reserved, g.committed, g.file, g.shared,
+                          sp.space.released.total, len(g), uncertain or event.uncertain))
 
     def frame(self) -> Any:
         import pandas as pd
@@ -290,32 +271,6 @@ class Replayer:
         df["syscall"] = df["syscall"].astype("category")
         df["role"] = df["role"].astype("category")
         return df
-
-
-def _window(space: AddressSpace, lo: int, hi: int, page: int) -> tuple[int, ...]:
-    """Totals of the regions touching [lo - page, hi + page) (clipped to [lo, hi) for bytes; whole
-    regions for the count, so merges and splits with neighbours are counted)."""
-    vsz = reserved = committed = file = shared = count = 0
-    for r in space._overlapping(lo - 1, hi + 1):
-        count += 1
-        a, b = max(r.start, lo), min(r.end, hi)
-        if b <= a:
-            continue
-        n = b - a
-        vsz += n
-        if r.prot == 0:
-            reserved += n
-        if r.accounted or (r.shared and r.anonymous):
-            committed += n
-        if r.path is not None:
-            file += n
-        if r.shared:
-            shared += n
-    released = 0
-    if space.released.ranges:
-        for r in space._overlapping(lo, hi):
-            released += space.released.size_within(max(r.start, lo), min(r.end, hi))
-    return (vsz, reserved, committed, file, shared, released, count)
 
 
 def _role_at(space: AddressSpace, addr: int) -> str | None:
