@@ -181,7 +181,7 @@ class Replayer:
             prot = Prot.PROT_READ | (0 if int(d.flags) & 0o10000 else Prot.PROT_WRITE)
             space.mmap(ret, size, int(prot), int(MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS), None, 0,
                        "SysV shared memory")
-            self._delta(event, sp, ret, ret + page_up(size, page), None, "SysV shared memory")
+            self._row(event, sp, ret, ret + page_up(size, page), "SysV shared memory")
         elif isinstance(d, Shmdt):
             region = space.regions.get(d.addr)
             if region is not None and region.shared:

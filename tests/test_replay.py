@@ -1,0 +1,98 @@
+"""Replaying events into address spaces: the traps of shared/reference/linux-address-space.md
+section 11, with the literal line forms strace prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tracemem
+
+MiB = 1 << 20
+
+
+def replay(tmp_path: Path, text: str):
+    path = tmp_path / "t.trace"
+    path.write_text(text)
+    trace = tracemem.read_trace(path)
+    assert trace.report.errors == []
+    return trace, trace.replayer()
+
+
+def test_threads_share_fork_copies(tmp_path: Path) -> None:
+    trace, r = replay(tmp_path, (
+        "100 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7fff80, tls=0x7f} => {parent_tid=[101]}, 88) = 101\n"
+        "101 mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"
+        "100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 102\n"
+        "102 munmap(0x7f0000000000, 1048576) = 0\n"
+        "102 mmap(NULL, 4194304, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f2000000000\n"))
+    parent = r.task[100].space.totals()
+    child = r.task[102].space.totals()
+    assert r.task[101] is r.task[100]
+    assert parent.vsz == 3 * MiB                  # its own 1 MiB and the thread's 2 MiB
+    assert child.vsz == 6 * MiB                   # the copy, minus 1 MiB, plus 4 MiB
+    tl = trace.timeline()
+    assert set(tl["asid"].dropna().astype(int)) == {100, 102}
+
+
+def test_memory_only_trace_child_is_its_own_space(tmp_path: Path) -> None:
+    # -e trace=%memory: no clone lines; a new pid is a space of its own, not the first one's.
+    _, r = replay(tmp_path, (
+        "200 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "201 mmap(NULL, 4194304, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"))
+    assert r.task[200] is not r.task[201]
+    assert r.task[200].space.totals().vsz == MiB
+
+
+def test_vfork_child_exec_before_parent_returns(tmp_path: Path) -> None:
+    _, r = replay(tmp_path, (
+        "28914 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "28914 vfork( <unfinished ...>\n"
+        '28915 execve("/bin/true", ["true"], 0x7fff93305758 /* 35 vars */ <unfinished ...>\n'
+        "28914 <... vfork resumed>)              = 28915\n"
+        "28915 <... execve resumed>)             = 0\n"
+        "28915 brk(NULL) = 0x555555554000\n"))
+    assert r.task[28915] is not r.task[28914]
+    assert r.task[28915].exe == "/bin/true"
+    assert r.task[28914].space.totals().vsz == MiB
+
+
+def test_thread_execve_replaces_the_leader(tmp_path: Path) -> None:
+    _, r = replay(tmp_path, (
+        "28247 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        '28248 execve("/bin/true", ["/bin/true"], 0x7ffeb1d6b548 /* 35 vars */ <unfinished ...>\n'
+        "28247 +++ superseded by execve in pid 28248 +++\n"
+        "28247 <... execve resumed>)             = 0\n"))
+    assert r.task[28247].exe == "/bin/true" and r.task[28247].space.totals().vsz == 0
+
+
+def test_failed_and_injected_calls_change_nothing(tmp_path: Path) -> None:
+    _, r = replay(tmp_path, (
+        "1 mmap(NULL, 1125899906842624, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)\n"
+        "1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000 (INJECTED)\n"
+        '1 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7ff65b200000, 1048576, "demo") = -1 EINVAL (Invalid argument)\n'
+        "1 brk(NULL) = 0x56407279a000\n"
+        "1 brk(0x96407279a000) = 0x56407279a000\n"))
+    t = r.task[1].space.totals()
+    assert (t.vsz, t.committed, t.map_count) == (0, 0, 0)
+
+
+def test_mremap_dontunmap_and_names(tmp_path: Path) -> None:
+    trace, r = replay(tmp_path, (
+        "1 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7fc26e138000\n"
+        "1 mremap(0x7fc26e138000, 1048576, 1048576, MREMAP_MAYMOVE|MREMAP_DONTUNMAP) = 0x7fc26df38000\n"
+        '1 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7fc26e138000, 1048576, "cache") = 0\n'))
+    space = r.task[1].space
+    assert space.totals().vsz == 2 * MiB and space.totals().committed == 2 * MiB
+    assert {reg.role for reg in space} >= {"[anon:cache]"}
+
+
+def test_shm_segments(tmp_path: Path) -> None:
+    trace, r = replay(tmp_path, (
+        "1 shmget(IPC_PRIVATE, 1048576, IPC_CREAT|0600) = 7\n"
+        "1 shmat(7, NULL, 0) = 0x7f0000000000\n"
+        "1 shmat(9, NULL, SHM_RDONLY) = 0x7f1000000000\n"))
+    t = r.task[1].space.totals()
+    assert (t.vsz, t.shared, t.committed) == (MiB, MiB, MiB)
+    tl = trace.timeline()
+    assert tl["uncertain"].tolist() == [False, True]   # the second segment's size is unknown
