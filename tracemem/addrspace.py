@@ -212,8 +212,14 @@ class AddressSpace:
             prev = regions.peekitem(i - 1)[1]
             if prev.end > start:
                 out.append(prev)
-        for key in regions.irange(start, end, inclusive=(False, False)):
-            out.append(regions[key])
+        n = len(regions)
+        peek = regions.peekitem
+        while i < n:
+            key, r = peek(i)
+            if key >= end:
+                break
+            out.append(r)
+            i += 1
         return out
 
     def _carve(self, start: int, end: int) -> list[Region]:

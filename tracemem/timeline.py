@@ -21,6 +21,12 @@ GO_ARENA_HINT = re.compile(r"^0x[0-9a-f]{0,2}c0[0-9a-f]{8}$")
 _LIB = re.compile(r"\.so(?:\.[0-9.]+)?$")
 _LIBC_FRAME = re.compile(r"/(?:libc|ld-linux[^/]*|libpthread)[.-][^/]*\(")
 
+_SHARED = int(MapFlags.MAP_SHARED)
+_STACK = int(MapFlags.MAP_STACK)
+_FIXED = int(MapFlags.MAP_FIXED)
+_NORESERVE = int(MapFlags.MAP_NORESERVE)
+_ANONYMOUS = int(MapFlags.MAP_ANONYMOUS)
+
 TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
                     "reserved", "committed", "file", "shared", "released", "map_count", "uncertain"]
 
@@ -124,7 +130,7 @@ class Replayer:
                 return
             size = page_up(d.length, page)
             lo, hi = ret, ret + size
-            path = d.fd_path or (sp.fds or {}).get(d.fd) if not d.flags & MapFlags.MAP_ANONYMOUS else None
+            path = (d.fd_path or (sp.fds or {}).get(d.fd)) if not int(d.flags) & _ANONYMOUS else None
             role = self._role_for_mmap(sp, d, ret, path, event)
             space.mmap(ret, d.length, int(d.prot), int(d.flags), path, d.offset, role)
             self._row(event, sp, lo, hi, role)
@@ -150,7 +156,11 @@ class Replayer:
             self._row(event, sp, lo, hi, role)
         elif isinstance(d, Madvise):
             lo, hi = d.addr, d.addr + page_up(d.length, page)
-            space.madvise(d.addr, d.length, int(d.advice))
+            advice = int(d.advice)
+            if event.platform == "darwin":
+                # macOS: FREE 5, FREE_REUSABLE 7 hand pages back; FREE_REUSE 8 takes them again.
+                advice = {4: 4, 5: 8, 7: 8, 10: 21, 8: 22, 3: 3}.get(advice, -1)
+            space.madvise(d.addr, d.length, advice)
             self._row(event, sp, lo, hi, _role_at(space, lo))
         elif isinstance(d, Mremap):
             ret = event.ret
@@ -222,26 +232,28 @@ class Replayer:
     # -- roles ------------------------------------------------------------------------------------
 
     def _role_for_mmap(self, sp: _Space, d: Mmap, ret: int, path: str | None, event: SyscallEvent) -> str:
-        flags = d.flags
+        flags = int(d.flags)
+        prot = int(d.prot)
         if path is not None:
             if sp.exe and (path == sp.exe or path.endswith("/" + sp.exe.lstrip("./"))):
                 return "executable"
             return "shared library" if _LIB.search(path) else "file"
-        if flags & MapFlags.MAP_SHARED:
+        if flags & _SHARED:
             return "shared anonymous"
-        if flags & MapFlags.MAP_STACK:
+        if flags & _STACK:
             return "thread stack"
         if 0xC000000000 <= ret < 0xC100000000 or (d.addr and GO_ARENA_HINT.match(hex(d.addr))):
             sp.go = True
-            return "Go heap arena" if d.prot == 0 else "Go heap"
-        inside = _role_at(sp.space, ret)
-        if flags & MapFlags.MAP_FIXED and inside not in (None, "anonymous"):
-            if inside.endswith("reservation"):
-                return inside.replace(" reservation", "")
-            return inside
-        if d.prot == 0 and flags & MapFlags.MAP_NORESERVE and d.length in (64 << 20, 128 << 20):
+            return "Go heap arena" if prot == 0 else "Go heap"
+        if flags & _FIXED:
+            inside = _role_at(sp.space, ret)
+            if inside not in (None, "anonymous"):
+                if inside.endswith("reservation"):
+                    return inside.replace(" reservation", "")
+                return inside
+        if prot == 0 and flags & _NORESERVE and d.length in (64 << 20, 128 << 20):
             return "glibc arena reservation"
-        if d.prot == 0 and not flags & MapFlags.MAP_NORESERVE and d.length >= 128 << 10:
+        if prot == 0 and not flags & _NORESERVE and d.length >= 128 << 10:
             return "Go runtime reservation" if sp.go or _go_sizes(d.length) else "runtime reservation"
         if event.stack:
             for frame in event.stack:

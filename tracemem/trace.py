@@ -315,7 +315,7 @@ class Trace:
         df = self.df
         wanted = df["syscall"].isin(REPLAY_SYSCALLS)
         cols = ["seq", "file", "line", "pid", "syscall", "args", "ret", "errno", "time", "state",
-                "injected", "stack", "uncertain"]
+                "injected", "stack", "uncertain", "platform"]
         for row in df.loc[wanted, cols].itertuples(index=False):
             seq = int(row.seq)
             yield SyscallEvent(
@@ -324,7 +324,7 @@ class Trace:
                 ret=None if _na(row.ret) else int(row.ret), errno=None if _na(row.errno) else str(row.errno),
                 time=None if _na(row.time) else float(row.time), state=State(str(row.state)),
                 injected=bool(row.injected), stack=tuple(str(row.stack).split("\n")) if not _na(row.stack) else (),
-                decoded=self.decoded.get(seq), uncertain=bool(row.uncertain),
+                decoded=self.decoded.get(seq), uncertain=bool(row.uncertain), platform=str(row.platform),
             )
 
     def replayer(self, baseline: Any = None, **options: Any) -> Any:
