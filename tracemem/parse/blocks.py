@@ -21,19 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ..events import ParseReport
+from .source import split_lines
 from .strace import R_STACK, Clock, StraceFileReader, assemble, finish_rows
 
 Batch = dict
-
-
-def split_lines(data: bytes) -> list[str]:
-    text = data.decode("utf-8", "surrogateescape")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 @dataclass

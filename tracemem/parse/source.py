@@ -146,14 +146,19 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
             raw.close()
 
 
-def iter_lines(source: Source) -> Iterator[str]:
-    """The lines of one input without their line ends (undecodable bytes kept as surrogate
+def split_lines(data: bytes) -> list[str]:
+    """The lines of a block of bytes without their line ends (undecodable bytes kept as surrogate
     escapes, so binary junk never stops the parse)."""
+    text = data.decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def iter_lines(source: Source) -> Iterator[str]:
+    """The lines of one input without their line ends."""
     for block, _ in iter_byte_blocks(source):
-        text = block.decode("utf-8", "surrogateescape")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        yield from lines
+        yield from split_lines(block)
