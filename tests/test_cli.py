@@ -149,4 +149,4 @@ def test_address_space_commands(tmp_path: Path) -> None:
     bad = tmp_path / "bad.maps"
     bad.write_text("hello\n")
     result = run("summary", str(gt / "c-recommended.trace"), "--baseline-maps", str(bad))
-    assert result.exit_code == 2 and "no /proc/PID/maps lines" in result.output
+    assert result.exit_code == 2 and "neither /proc/PID/maps or smaps lines nor macOS vmmap output" in result.output

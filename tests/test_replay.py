@@ -96,3 +96,43 @@ def test_shm_segments(tmp_path: Path) -> None:
     assert (t.vsz, t.shared, t.committed) == (MiB, MiB, MiB)
     tl = trace.timeline()
     assert tl["uncertain"].tolist() == [False, True]   # the second segment's size is unknown
+
+
+def test_runtime_roles_and_names(tmp_path: Path) -> None:
+    # HotSpot reservations (NORESERVE PROT_NONE), committed in place with MAP_FIXED.
+    trace, r = replay(tmp_path, (
+        '7 execve("/usr/bin/java", ["java", "-Xmx64m", "-version"], 0x7ffd /* 3 vars */) = 0\n'
+        "7 mmap(NULL, 251658240, PROT_NONE, MAP_PRIVATE|MAP_NORESERVE|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"
+        "7 mmap(0x7f1000000000, 2555904, PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"
+        "7 mmap(0xfc000000, 67108864, PROT_NONE, MAP_PRIVATE|MAP_NORESERVE|MAP_ANONYMOUS, -1, 0) = 0xfc000000\n"
+        "7 mmap(NULL, 1090519040, PROT_NONE, MAP_PRIVATE|MAP_NORESERVE|MAP_ANONYMOUS, -1, 0) = 0x7f2000000000\n"
+        "7 mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_NORESERVE|MAP_ANONYMOUS, -1, 0) = 0x7f3000000000\n"
+        '7 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7f3000000000, 4096, " Go: heap") = 0\n'
+        "7 mmap(NULL, 8392704, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_GROWSDOWN, -1, 0) = 0x7f4000000000\n"))
+    roles = [reg.role for reg in r.task[7].space]
+    assert roles[:1] == ["JVM heap reservation"]
+    assert {"JVM code cache", "JVM code cache reservation", "JVM class space reservation", "Go heap",
+            "glibc arena reservation", "grows down (extends invisibly on faults)"} <= set(roles)
+
+
+def test_mprotect_over_a_hole_applies_the_part_before_it(tmp_path: Path) -> None:
+    trace, r = replay(tmp_path, (
+        "1 mmap(NULL, 12288, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "1 munmap(0x7f0000001000, 4096) = 0\n"
+        "1 mprotect(0x7f0000000000, 12288, PROT_READ) = -1 ENOMEM (Cannot allocate memory)\n"))
+    perms = [(reg.start, reg.prot) for reg in r.task[1].space]
+    assert perms == [(0x7F0000000000, 1), (0x7F0000002000, 3)]
+    assert trace.timeline()["uncertain"].tolist() == [False, False, True]
+
+
+def test_vmmap_baseline() -> None:
+    from tracemem.kernelmaps import parse_snapshot
+
+    text = (
+        "==== Non-writable regions for process 4374\n"
+        "REGION TYPE                    START - END         [ VSIZE  RSDNT  DIRTY   SWAP] PRT/MAX SHRMOD PURGE    REGION DETAIL\n"
+        "__TEXT                      100000000-100004000    [   16K    16K     0K     0K] r-x/r-x SM=COW          /tmp/a.out\n"
+        "MALLOC_TINY                 7f8a5c800000-7f8a5c900000 [ 1024K    16K    16K     0K] rw-/rwx SM=PRV          DefaultMallocZone_0x100b4c000\n")
+    regions = parse_snapshot(text)
+    assert [(r.start, r.perms, r.path) for r in regions] == [
+        (0x100000000, "r-xp", "/tmp/a.out"), (0x7F8A5C800000, "rw-p", "[MALLOC_TINY]")]

@@ -154,8 +154,23 @@ BaselineOpt = typer.Option(None, "--baseline-maps", help="A /proc/PID/maps or sm
                            "seeds the first process with the mappings the kernel made (otherwise figures are traced VSZ).")
 
 
+OvercommitOpt = typer.Option("heuristic", "--overcommit", help="vm.overcommit_memory of the traced machine: "
+                             "heuristic (0), always (1) or never (2; MAP_NORESERVE is then ignored).")
+UnchargeOpt = typer.Option(False, "--uncharge-unfaulted", help="Removing write from a never-written private "
+                           "region gives its charge back (Linux 6.7 and later); default: the charge is kept.")
+
+
+def _options(overcommit: str, uncharge: bool) -> dict[str, Any]:
+    from .errors import UsageError
+
+    if overcommit not in ("heuristic", "always", "never", "0", "1", "2"):
+        raise UsageError(f"--overcommit {overcommit!r}: expected heuristic, always or never")
+    return {"overcommit_never": overcommit in ("never", "2"),
+            "mprotect_uncharge": "unfaulted" if uncharge else "never"}
+
+
 def _load(logs: List[str], baseline: Optional[Path]) -> tuple[Any, Any]:
-    from .kernelmaps import parse_maps
+    from .kernelmaps import parse_snapshot as parse_maps
     from .trace import read_trace
 
     trace = read_trace(logs)
@@ -178,6 +193,8 @@ def timeline(
     logs: List[str] = LogsArg,
     output: Path = typer.Option(..., "-o", "--output", help="Output file: .parquet or .csv."),
     baseline: Optional[Path] = BaselineOpt,
+    overcommit: str = OvercommitOpt,
+    uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
     """Write the address-space timeline: one row per change, with each space's totals after it."""
     from .output import output_format
@@ -185,8 +202,9 @@ def timeline(
     try:
         if output_format(output) == "jsonl":
             raise __import__("tracemem").UsageError(f"{output}: the timeline is written as .parquet or .csv")
+        options = _options(overcommit, uncharge_unfaulted)
         trace, regions = _load(logs, baseline)
-        df = trace.timeline(regions)
+        df = trace.timeline(regions, **options)
         if output_format(output) == "parquet":
             df.to_parquet(output, index=False)
         else:
@@ -203,13 +221,16 @@ def maps(
     pid: Optional[int] = typer.Option(None, "--pid", help="Process (as the log names it); default: the first traced."),
     roles: bool = typer.Option(False, "--roles", help="Add each region's role."),
     baseline: Optional[Path] = BaselineOpt,
+    overcommit: str = OvercommitOpt,
+    uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
     """Print the reconstructed final mappings of a process in /proc/PID/maps format."""
     from .timeline import format_maps
 
     try:
+        options = _options(overcommit, uncharge_unfaulted)
         trace, regions = _load(logs, baseline)
-        space = trace.address_space(pid, baseline=regions)
+        space = trace.address_space(pid, baseline=regions, **options)
     except TracememError as exc:
         _fail(exc)
         return
@@ -221,11 +242,14 @@ def summary(
     logs: List[str] = LogsArg,
     baseline: Optional[Path] = BaselineOpt,
     top: int = typer.Option(8, "--top", help="How many of the largest regions to list per process."),
+    overcommit: str = OvercommitOpt,
+    uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
     """Per process: VSZ, reserved, committed, file, shared, released, peak VSZ, largest regions."""
     try:
+        options = _options(overcommit, uncharge_unfaulted)
         trace, regions = _load(logs, baseline)
-        replayer = trace.replayer(regions)
+        replayer = trace.replayer(regions, **options)
         tl = replayer.frame()
     except TracememError as exc:
         _fail(exc)

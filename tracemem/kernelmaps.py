@@ -64,6 +64,43 @@ def parse_maps(text: str, label: str = "maps") -> list[KernelRegion]:
     return regions
 
 
+# macOS vmmap / vmmap --wide: "MALLOC_TINY   7f8a5c800000-7f8a5c900000   [ 1024K  16K  16K  0K] rw-/rwx SM=PRV  detail"
+_VMMAP = re.compile(
+    r"^(?P<type>\S.*?)\s+(?P<start>[0-9a-fA-F]+)-(?P<end>[0-9a-fA-F]+)\s+\[[^\]]*\]\s+"
+    r"(?P<prot>[r-][w-][x-])/(?P<max>[r-][w-][x-])\s+SM=(?P<sm>\w+)\s*(?P<detail>.*)$")
+
+
+def parse_vmmap(text: str, label: str = "vmmap") -> list[KernelRegion]:
+    """Regions of macOS ``vmmap`` or ``vmmap --wide`` output (the region type becomes the path
+    when there is no file detail, e.g. "[MALLOC_TINY]"). Summary tables are ignored."""
+    regions: list[KernelRegion] = []
+    for line in text.splitlines():
+        m = _VMMAP.match(line.strip())
+        if not m:
+            continue
+        shared = m.group("sm") in ("SHM", "ALI", "S/A", "COW") and m.group("sm") != "COW"
+        detail = m.group("detail").strip()
+        path = detail if detail.startswith("/") else f"[{m.group('type').strip()}]"
+        regions.append(KernelRegion(int(m.group("start"), 16), int(m.group("end"), 16),
+                                    m.group("prot") + ("s" if shared else "p"), 0, "00:00",
+                                    1 if detail.startswith("/") else 0, path))
+    if not regions:
+        raise InputError(f"{label}: no vmmap region lines found (expected 'TYPE start-end [ sizes ] prot/max SM=...')")
+    return regions
+
+
+def parse_snapshot(text: str, label: str = "baseline") -> list[KernelRegion]:
+    """A baseline snapshot in any supported form: /proc/PID/maps, smaps, or macOS vmmap."""
+    try:
+        return parse_maps(text, label)
+    except InputError:
+        pass
+    try:
+        return parse_vmmap(text, label)
+    except InputError:
+        raise InputError(f"{label}: neither /proc/PID/maps or smaps lines nor macOS vmmap output") from None
+
+
 def status_fields(text: str) -> dict[str, int]:
     """VmSize, VmData ... (kB) from /proc/PID/status text mixed into the same output."""
     out = {}

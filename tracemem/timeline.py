@@ -26,6 +26,7 @@ _STACK = int(MapFlags.MAP_STACK)
 _FIXED = int(MapFlags.MAP_FIXED)
 _NORESERVE = int(MapFlags.MAP_NORESERVE)
 _ANONYMOUS = int(MapFlags.MAP_ANONYMOUS)
+_GROWSDOWN = int(MapFlags.MAP_GROWSDOWN)
 
 TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
                     "reserved", "committed", "file", "shared", "released", "map_count", "uncertain"]
@@ -38,6 +39,25 @@ class _Space:
     exe: str | None = None
     go: bool = False
     fds: dict[int, str] | None = None
+    jvm_heap: int | None = None      # -Xmx of a JVM (from its execve), once its heap is unseen
+    jvm: bool = False
+    v8: bool = False
+
+
+_XMX = re.compile(r"^-Xmx(\d+)([kKmMgGtT]?)$")
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+JVM_CODE_CACHE = 251658240  # HotSpot's default ReservedCodeCacheSize (240 MiB)
+
+
+def _runtime_of(sp: "_Space", d: Execve) -> None:
+    name = d.path.rsplit("/", 1)[-1]
+    sp.jvm = name in ("java", "javac", "jshell") or any(a.startswith("-XX:") for a in d.argv)
+    sp.v8 = name in ("node", "nodejs", "electron", "chrome", "chromium", "deno")
+    if sp.jvm:
+        for arg in d.argv:
+            m = _XMX.match(arg)
+            if m:
+                sp.jvm_heap = int(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
 class Replayer:
@@ -106,6 +126,9 @@ class Replayer:
                 assert sp.fds is not None
                 sp.fds[event.ret] = path
             return
+        if isinstance(d, Mprotect) and event.errno == "ENOMEM" and not event.injected:
+            self._mprotect_hole(event, d)
+            return
         if d is None or event.state.value != "complete" or event.failed:
             if name == "shmget" and event.ret is not None and event.ret >= 0:
                 self._shmget(event)
@@ -117,6 +140,7 @@ class Replayer:
             if event.ret == 0:
                 fresh = event.pid not in self.task
                 sp = self._new_space(event.pid, d.path)
+                _runtime_of(sp, d)
                 if fresh and self.baseline is not None and self.baseline_pid in (None, event.pid):
                     self._apply_baseline(sp)
                 self._row(event, sp, None, None, "exec")
@@ -199,10 +223,26 @@ class Replayer:
                 self._row(event, sp, region.start, region.end, "SysV shared memory")
         elif isinstance(d, PrctlSetVma):
             lo, hi = d.addr, d.addr + page_up(d.length, page)
+            role = _name_role(d.name)
             for r in space._carve(lo, hi):
-                space.regions[r.start] = replace(r, name=d.name, role=f"[anon:{d.name}]" if d.name else r.role)
+                space.regions[r.start] = replace(r, name=d.name, role=role or r.role)
             space._merge_around(lo, hi)
-            self._row(event, sp, lo, hi, f"[anon:{d.name}]")
+            self._row(event, sp, lo, hi, role)
+
+    def _mprotect_hole(self, event: SyscallEvent, d: Mprotect) -> None:
+        """mprotect over a hole fails with ENOMEM but the kernel has already changed the mapped
+        part before the hole (measured): apply that part and flag the row as uncertain."""
+        sp = self._space_of(event.pid)
+        space = sp.space
+        lo, hi = d.addr, d.addr + page_up(d.length, self.page)
+        end = lo
+        for r in space._overlapping(lo, hi):
+            if r.start > end:
+                break
+            end = min(r.end, hi)
+        if end > lo:
+            space.mprotect(lo, end - lo, int(d.prot))
+        self._row(event, sp, lo, end, _role_at(space, lo), uncertain=True)
 
     def _shmget(self, event: SyscallEvent) -> None:
         parts = [p.strip() for p in event.args.split(",")]
@@ -242,15 +282,29 @@ class Replayer:
             return "shared anonymous"
         if flags & _STACK:
             return "thread stack"
+        if flags & _GROWSDOWN:
+            return "grows down (extends invisibly on faults)"
         if 0xC000000000 <= ret < 0xC100000000 or (d.addr and GO_ARENA_HINT.match(hex(d.addr))):
             sp.go = True
             return "Go heap arena" if prot == 0 else "Go heap"
         if flags & _FIXED:
             inside = _role_at(sp.space, ret)
             if inside not in (None, "anonymous"):
+                if inside == "glibc arena reservation":
+                    return "glibc malloc arena"
                 if inside.endswith("reservation"):
                     return inside.replace(" reservation", "")
                 return inside
+        if prot == 0 and flags & _NORESERVE and sp.jvm:
+            if sp.jvm_heap is not None and d.length == sp.jvm_heap:
+                sp.jvm_heap = None  # the first reservation of -Xmx bytes is the Java heap
+                return "JVM heap reservation"
+            if d.length == JVM_CODE_CACHE:
+                return "JVM code cache reservation"
+            if d.length >= 1 << 30:
+                return "JVM class space reservation"
+        if prot == 0 and flags & _NORESERVE and sp.v8 and d.length >= 4 << 30 and ret % (4 << 30) == 0:
+            return "V8 pointer-compression cage reservation"
         if prot == 0 and flags & _NORESERVE and d.length in (64 << 20, 128 << 20):
             return "glibc arena reservation"
         if prot == 0 and not flags & _NORESERVE and d.length >= 128 << 10:
@@ -283,6 +337,17 @@ class Replayer:
         df["syscall"] = df["syscall"].astype("category")
         df["role"] = df["role"].astype("category")
         return df
+
+
+def _name_role(name: str | None) -> str | None:
+    """The role a PR_SET_VMA_ANON_NAME name gives: Go 1.25 " Go: heap" -> "Go heap", glibc 2.39
+    " glibc: malloc arena" -> "glibc malloc arena", anything else "[anon:NAME]"."""
+    if not name:
+        return None
+    for prefix, runtime in ((" Go: ", "Go"), (" glibc: ", "glibc")):
+        if name.startswith(prefix):
+            return f"{runtime} {name[len(prefix):]}"
+    return f"[anon:{name}]"
 
 
 def _role_at(space: AddressSpace, addr: int) -> str | None:
