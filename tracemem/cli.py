@@ -289,6 +289,84 @@ def summary(
         stdout.print(big)
 
 
+PhaseOpt = typer.Option(None, "--phase", help="A phase of your own: NAME=SECONDS (from the start), "
+                        "NAME=line:N or NAME=/regex/ (first event whose text matches); repeatable. "
+                        "Replaces a detected phase of the same name.")
+
+
+@app.command()
+def plot(
+    logs: List[str] = LogsArg,
+    output: Path = typer.Option(..., "-o", "--output", help="Chart file: .png, .svg or .pdf."),
+    phase: Optional[List[str]] = PhaseOpt,
+    pid: Optional[int] = typer.Option(None, "--pid", help="Only this process (as the log names it)."),
+    log: bool = typer.Option(False, "--log", help="Logarithmic byte axis."),
+    panels: str = typer.Option("", "--panels", help="Extra panels, comma-separated: map_count, released."),
+    baseline: Optional[Path] = BaselineOpt,
+) -> None:
+    """Chart VSZ over time: reserved, committed and file-backed bytes, phases shaded."""
+    from .errors import UsageError
+    from .plot import save
+
+    try:
+        chosen = tuple(p.strip() for p in panels.split(",") if p.strip())
+        bad = [p for p in chosen if p not in ("map_count", "released")]
+        if bad:
+            raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
+        if output.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise UsageError(f"{output}: unknown chart format {output.suffix or '(no suffix)'!r}; use .png, .svg or .pdf")
+        trace, regions = _load(logs, baseline)
+        fig = trace.plot(phases=phase or (), pid=pid, log=log, panels=chosen, baseline=regions)
+        save(fig, output)
+    except TracememError as exc:
+        _fail(exc)
+        return
+    stderr.print(f"chart written to {escape(str(output))}")
+
+
+@app.command()
+def phases(
+    logs: List[str] = LogsArg,
+    phase: Optional[List[str]] = PhaseOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the startup phases of each process with start, end and VSZ/reserved/committed deltas."""
+    try:
+        trace, _ = _load(logs, None)
+        found, notes = trace.phases(phase or ())
+    except TracememError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        stdout.out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2), highlight=False)
+        return
+    if not found:
+        stdout.print("no phases detected: the trace shows no execve, loader, runtime, thread, socket or exit evidence")
+    table = Table(title="Phases", title_justify="left")
+    for col in ("process", "phase", "start", "end", "Δ VSZ", "Δ reserved", "Δ committed", "evidence"):
+        table.add_column(col, justify="right" if col.startswith("Δ") else "left")
+    times = [p.start_time for p in found if p.start_time is not None]
+    t0 = min(times) if times else None
+    for p in found:
+        def where(seq: int | None, t: float | None) -> str:
+            if t is not None and t0 is not None:
+                return f"{t - t0:.6f} s"
+            return f"seq {seq}" if seq is not None else "-"
+        short = p.evidence.split(": ", 1)[-1]
+        table.add_row(str(p.asid), p.name, where(p.start_seq, p.start_time), where(p.end_seq, p.end_time),
+                      _signed(p.vsz), _signed(p.reserved), _signed(p.committed),
+                      escape(short if len(short) <= 60 else short[:57] + "..."))
+    stdout.print(table)
+    for note in notes:
+        stderr.print(f"note: {escape(note)}")
+
+
+def _signed(n: int) -> str:
+    from .plot import human
+
+    return ("+" if n > 0 else "−" if n < 0 else "") + human(abs(n))
+
+
 def _isna(value: Any) -> bool:
     import pandas as pd
 

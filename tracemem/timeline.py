@@ -305,8 +305,12 @@ class Replayer:
                 return "JVM class space reservation"
         if prot == 0 and flags & _NORESERVE and sp.v8 and d.length >= 4 << 30 and ret % (4 << 30) == 0:
             return "V8 pointer-compression cage reservation"
-        if prot == 0 and flags & _NORESERVE and d.length in (64 << 20, 128 << 20):
+        if prot == 0 and flags & _NORESERVE and (
+                d.length == 128 << 20 or (d.length == 64 << 20 and d.addr and d.addr % (64 << 20) == 0)):
+            # glibc's new_heap: 128 MiB then trimmed to an aligned 64 MiB, or 64 MiB at an aligned hint.
             return "glibc arena reservation"
+        if prot == 0 and flags & _NORESERVE:
+            return "reservation (NORESERVE)"
         if prot == 0 and not flags & _NORESERVE and d.length >= 128 << 10:
             return "Go runtime reservation" if sp.go or _go_sizes(d.length) else "runtime reservation"
         if event.stack:

@@ -368,6 +368,34 @@ class Trace:
                              f"{', '.join(str(p) for p in sorted(k for k in r.task if k is not None))}")
         return sp.space
 
+    def phases(self, user: Sequence[str] = (), replayer: Any = None) -> tuple[list[Any], list[str]]:
+        """Startup phases per process (detected, plus --phase style overrides), with the
+        VSZ/reserved/committed deltas over each; and notes on phases with no evidence."""
+        from .phases import apply_user, detect, finish
+
+        r = replayer if replayer is not None else self.replayer()
+        timeline = r.frame()
+        found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()})
+        found = apply_user(found, self.df, user)
+        return finish(found, self.df, timeline), notes
+
+    def plot(self, path: Any = None, *, phases: Sequence[str] = (), pid: int | None = None, log: bool = False,
+             panels: Sequence[str] = (), baseline: Any = None) -> Any:
+        """The VSZ chart (a matplotlib Figure); also written to ``path`` (.png/.svg/.pdf) if given."""
+        from .plot import save, vsz_figure
+
+        r = self.replayer(baseline)
+        timeline = r.frame()
+        found, _ = self.phases(phases, r)
+        exe = next((sp.exe for sp in r.spaces.values() if sp.exe), None)
+        name = self.report.files[0].rsplit("/", 1)[-1] if self.report.files else ""
+        title = " — ".join(x for x in (exe.rsplit("/", 1)[-1] if exe else None, name) if x)
+        fig = vsz_figure(timeline, found, title=title, pids=[pid] if pid is not None else None, log=log,
+                         panels=panels)
+        if path is not None:
+            save(fig, path)
+        return fig
+
     def stats(self) -> dict[str, Any]:
         """The line accounting and per-syscall counts (what ``tracemem stats --json`` prints)."""
         counts = self.df["syscall"].value_counts()

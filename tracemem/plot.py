@@ -1,0 +1,160 @@
+"""VSZ charts that explain themselves: reserved / committed / file-backed bytes stacked over time,
+the VSZ line on top, startup phases shaded and labelled, the largest steps annotated.
+
+Library functions return the matplotlib Figure (a notebook can show and restyle it); the CLI
+writes PNG, SVG or PDF by the output's suffix.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .phases import Phase
+
+COLOURS = {"reserved": "#c7d3e6", "committed": "#d9534f", "file": "#8fbf7f", "vsz": "#1f2d3d",
+           "map_count": "#6c5b7b", "released": "#f0ad4e"}
+PHASE_SHADES = ("#f2f2f2", "#e3e8ef")
+
+
+def human(n: float) -> str:
+    """Bytes in binary units: 512 B, 4.0 KiB, 64.0 MiB, 1.2 GiB."""
+    value = float(n)
+    if value == 0:
+        return "0 B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
+
+
+def x_values(rows: Any, t0: float | None) -> tuple[list[float], str]:
+    """Seconds since the first event when the trace has timestamps, else the event order."""
+    if t0 is not None and rows["time"].notna().all() and len(rows):
+        return [float(t) - t0 for t in rows["time"]], "seconds since the first event"
+    return [int(s) for s in rows["seq"]], "event order (seq): this trace has no timestamps"
+
+
+def vsz_figure(timeline: Any, phases: Sequence[Phase] = (), *, title: str = "", pids: Sequence[Any] | None = None,
+               log: bool = False, panels: Sequence[str] = (), annotate: int = 3, t0: float | None = None) -> Any:
+    """The main chart, one column of panels per address space (``pids`` picks them)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    spaces = [a for a in dict.fromkeys(timeline["asid"].dropna().astype(int))] if len(timeline) else []
+    if pids is not None:
+        spaces = [a for a in spaces if a in set(int(p) for p in pids)]
+    if not spaces:
+        from .errors import UsageError
+
+        raise UsageError("nothing to plot: no address-space changes for the chosen process(es)")
+    rows_per = 1 + len(panels)
+    fig, axes = plt.subplots(rows_per * len(spaces), 1, figsize=(11, 4.2 * len(spaces) + 1.6 * len(panels) * len(spaces)),
+                             squeeze=False, sharex=False,
+                             gridspec_kw={"height_ratios": ([3] + [1] * len(panels)) * len(spaces)})
+    if t0 is None and len(timeline) and timeline["time"].notna().any():
+        t0 = float(timeline["time"].dropna().min())
+    for k, asid in enumerate(spaces):
+        rows = timeline[timeline["asid"] == asid].sort_values("seq")
+        xs, xlabel = x_values(rows, t0)
+        ax = axes[k * rows_per][0]
+        reserved = rows["reserved"].astype("int64").tolist()
+        committed = rows["committed"].astype("int64").tolist()
+        file_ = rows["file"].astype("int64").tolist()
+        vsz = rows["vsz"].astype("int64").tolist()
+        ax.stackplot(xs, reserved, committed, file_, step="post",
+                     colors=[COLOURS["reserved"], COLOURS["committed"], COLOURS["file"]],
+                     labels=["reserved (PROT_NONE: address space only)", "committed (charged)", "file-backed"],
+                     alpha=0.9)
+        ax.step(xs, vsz, where="post", color=COLOURS["vsz"], linewidth=1.8, label="VSZ (traced)")
+        _phase_bands(ax, [p for p in phases if p.asid == asid], rows, xs)
+        _annotate_steps(ax, rows, xs, annotate)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
+        ax.yaxis.set_major_locator(_binary_locator(max(vsz + [1])))
+        if log:
+            ax.set_yscale("symlog", linthresh=1 << 20)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
+        ax.set_ylabel("bytes")
+        ax.set_xlabel(xlabel)
+        ax.margins(x=0.01)
+        ax.set_title(f"{title} — process {asid}" if title else f"process {asid}", loc="left", fontsize=11, pad=8)
+        ax.legend(loc="center left", fontsize=8, framealpha=0.85)
+        ax.grid(axis="y", alpha=0.3)
+        for j, panel in enumerate(panels, start=1):
+            pax = axes[k * rows_per + j][0]
+            values = rows[panel].astype("int64").tolist()
+            pax.step(xs, values, where="post", color=COLOURS.get(panel, "#333333"), linewidth=1.4)
+            pax.set_ylabel("maps" if panel == "map_count" else "released")
+            if panel == "released":
+                pax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
+                pax.yaxis.set_major_locator(_binary_locator(max(values + [1])))
+            pax.set_xlabel(xlabel)
+            pax.grid(axis="y", alpha=0.3)
+            pax.margins(x=0.01)
+    fig.tight_layout()
+    return fig
+
+
+def _binary_locator(top: float) -> Any:
+    """Ticks at round binary sizes (64 MiB, 256 MiB, 1 GiB ...), about five of them."""
+    from matplotlib.ticker import MultipleLocator
+
+    step = 1
+    while top / step > 6:
+        step *= 2
+    return MultipleLocator(step)
+
+
+def _x_at_seq(rows: Any, xs: list[float], seq: int) -> float:
+    seqs = [int(s) for s in rows["seq"]]
+    import bisect
+
+    i = bisect.bisect_left(seqs, seq)
+    if i >= len(xs):
+        return xs[-1] if xs else 0.0
+    return xs[i]
+
+
+def _phase_bands(ax: Any, phases: Sequence[Phase], rows: Any, xs: list[float]) -> None:
+    if not xs:
+        return
+    for i, p in enumerate(sorted(phases, key=lambda p: p.start_seq)):
+        x0 = _x_at_seq(rows, xs, p.start_seq)
+        x1 = _x_at_seq(rows, xs, p.end_seq) if p.end_seq is not None else xs[-1]
+        if x1 <= x0:
+            x1 = x0 + (xs[-1] - xs[0]) * 0.004 if xs[-1] > xs[0] else x0 + 1
+        ax.axvspan(x0, x1, color=PHASE_SHADES[i % 2], alpha=0.8, zorder=0, label=None,
+                   gid=f"phase:{p.name}")
+        ax.text((x0 + x1) / 2, 0.985, p.name, transform=ax.get_xaxis_transform(), ha="center", va="top",
+                fontsize=8, color="#333333", clip_on=True,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
+def _annotate_steps(ax: Any, rows: Any, xs: list[float], n: int) -> None:
+    if n <= 0 or len(rows) < 2:
+        return
+    vsz = rows["vsz"].astype("int64").tolist()
+    steps = sorted(((vsz[i] - (vsz[i - 1] if i else 0), i) for i in range(len(vsz))), key=lambda s: -abs(s[0]))
+    for delta, i in steps[:n]:
+        if delta == 0:
+            continue
+        role = rows["role"].iloc[i]
+        label = f"{'+' if delta > 0 else '−'}{human(abs(delta))} {role if isinstance(role, str) else ''}".strip()
+        ax.annotate(label, xy=(xs[i], vsz[i]), xytext=(10, -14 if delta > 0 else 10), textcoords="offset points",
+                    fontsize=8, arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.7},
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "alpha": 0.9})
+
+
+def save(fig: Any, path: Any) -> None:
+    """Write a figure as PNG, SVG or PDF by the suffix."""
+    from pathlib import Path
+
+    from .errors import UsageError
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"{path}: unknown chart format {suffix or '(no suffix)'!r}; use .png, .svg or .pdf")
+    fig.savefig(path, dpi=110 if suffix == ".png" else None, metadata={"Software": "tracemem"} if suffix == ".png" else None)
