@@ -242,10 +242,12 @@ def summary(
     logs: List[str] = LogsArg,
     baseline: Optional[Path] = BaselineOpt,
     top: int = typer.Option(8, "--top", help="How many of the largest regions to list per process."),
+    processes: int = typer.Option(20, "--processes", help="How many processes to list (largest VSZ first)."),
     overcommit: str = OvercommitOpt,
     uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
-    """Per process: VSZ, reserved, committed, file, shared, released, peak VSZ, largest regions."""
+    """Per process: VSZ, reserved, committed, file, shared, released, peak VSZ, largest regions
+    (the three largest processes)."""
     try:
         options = _options(overcommit, uncharge_unfaulted)
         trace, regions = _load(logs, baseline)
@@ -259,11 +261,15 @@ def summary(
                   title_justify="left")
     for col in ("process", label, "reserved", "committed", "file", "shared", "released", "maps", f"peak {label}", "at"):
         table.add_column(col, justify="right" if col != "process" else "left")
+    unique = []
     seen = set()
     for asid, sp in replayer.spaces.items():
-        if id(sp) in seen:
-            continue
-        seen.add(id(sp))
+        if id(sp) not in seen:
+            seen.add(id(sp))
+            unique.append((asid, sp))
+    unique.sort(key=lambda item: -item[1].space.totals().vsz)
+    shown = unique[:processes]
+    for asid, sp in shown:
         t = sp.space.totals()
         rows = tl[tl["asid"] == asid] if asid is not None else tl[tl["asid"].isna()]
         if len(rows):
@@ -275,8 +281,10 @@ def summary(
         table.add_row(escape(str(asid)) + (f" {escape(sp.exe)}" if sp.exe else ""), _mib(t.vsz), _mib(t.reserved),
                       _mib(t.committed), _mib(t.file), _mib(t.shared), _mib(t.released), f"{t.map_count:,}",
                       peak_vsz, at)
+    if len(unique) > len(shown):
+        table.add_row(f"... {len(unique) - len(shown):,} more (--processes N)", *[""] * 9)
     stdout.print(table)
-    for asid, sp in replayer.spaces.items():
+    for asid, sp in shown[:3]:
         regions_by_size = sorted(sp.space, key=lambda r: r.size, reverse=True)[:top]
         if not regions_by_size:
             continue

@@ -92,7 +92,8 @@ def detect(df: Any, timeline: Any, asid_of: dict[Any, Any] | None = None) -> tup
         missing = [r["phase"] for r in PHASE_RULES if r["phase"] not in names]
         if missing and (asid == first or "exec" in names):
             notes.append(f"process {asid}: no evidence for {', '.join(missing)}"
-                         + (" (capture with -e trace=%memory,%process,%network,openat to see them)"
+                         + (" (a capture that includes process, network and open calls shows them, e.g. "
+                            "strace -e trace=%memory,%process,%network,openat)"
                             if "main" in missing or "loader" in missing else ""))
         phases.extend(found)
     return phases, notes
