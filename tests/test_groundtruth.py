@@ -14,7 +14,7 @@ from tracemem.kernelmaps import KERNEL_MADE, parse_maps, status_fields
 from conftest import DATA
 
 GT = DATA / "groundtruth"
-CASES = ["c-recommended", "c-full", "go-recommended", "python-recommended"]
+CASES = ["c-recommended", "c-full", "go-recommended", "go-full", "python-recommended", "python-full"]
 
 
 def kernel_made(regions):

@@ -72,4 +72,6 @@ strace -f -o "$gt/c-full.trace" $M --maps > "$gt/c-full.smaps"
 strace -f -ttt -T -y -e trace=%memory,%process,prctl,openat -o "$gt/go-recommended.trace" ./hello --maps > "$gt/go-recommended.smaps"
 PY=$(python3 -c "import sys; print(sys.executable)")  # the interpreter itself, not a pyenv shim
 strace -f -ttt -T -y -e trace=%memory,%process,prctl -o "$gt/python-recommended.trace" "$PY" "$here/src/pymaps.py" > "$gt/python-recommended.smaps"
+strace -f -o "$gt/go-full.trace" ./hello --maps > "$gt/go-full.smaps"
+strace -f -tt -T -o "$gt/python-full.trace" "$PY" "$here/src/pymaps.py" > "$gt/python-full.smaps"
 ls -la "$gt"
