@@ -77,8 +77,9 @@ class _Regions(SortedDict):
     timeline reads totals in O(1) after each event)."""
 
     def __init__(self, *args: object) -> None:
-        super().__init__(*args)
+        # Bulk construction (a fork's copy) bypasses __setitem__: the caller sets the ledgers.
         self.vsz = self.reserved = self.committed = self.file = self.shared = 0
+        super().__init__(*args)
 
     def _count(self, r: "Region", sign: int) -> None:
         n = (r.end - r.start) * sign
@@ -257,39 +258,88 @@ class AddressSpace:
              offset: int = 0, role: str | None = None) -> Region:
         """A successful mmap at the returned address ``addr``."""
         size = page_up(length, self.page)
-        self.munmap(addr, size)  # MAP_FIXED replaces; elsewhere the range was free anyway
-        if flags & _POPULATE and self.released.ranges:
-            self.released.remove(addr, addr + size)
+        end = addr + size
         flags = int(flags)
         prot = int(prot)
+        regions = self.regions
+        # Fast path: the range is free (the usual case); look at the two neighbours only.
+        i = regions.bisect_right(addr)
+        n = len(regions)
+        prev = regions.peekitem(i - 1)[1] if i else None
+        nxt = regions.peekitem(i)[1] if i < n else None
+        if (prev is not None and prev.end > addr) or (nxt is not None and nxt.start < end):
+            self.munmap(addr, size)  # MAP_FIXED replaces what it covers
+            prev = nxt = None
+        if flags & _POPULATE and self.released.ranges:
+            self.released.remove(addr, end)
         shared = flags & 0x03 in _SHARED_TYPES
         anonymous = bool(flags & _ANON) or path is None
         noreserve = bool(flags & _NORESERVE) and not self.overcommit_never
         accounted = bool(prot & _WRITE) and not shared and not noreserve and not (flags & _HUGETLB)
-        region = Region(addr, addr + size, int(prot), bool(shared), anonymous, noreserve, accounted,
+        region = Region(addr, end, prot, bool(shared), anonymous, noreserve, accounted,
                         None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
-        self.regions[addr] = region
-        self._merge_around(addr, addr + size)
+        if prev is None and nxt is None:
+            regions[addr] = region
+            self._merge_around(addr, end)
+            return region
+        key = addr
+        if prev is not None and prev.end == addr and prev.mergeable(region):
+            region = prev._replace(end=end)
+            key = prev.start
+        regions[key] = region
+        if nxt is not None and nxt.start == end and region.mergeable(nxt):
+            del regions[nxt.start]
+            region = region._replace(end=nxt.end)
+            regions[key] = region
         return region
 
     def munmap(self, addr: int, length: int) -> None:
         end = addr + page_up(length, self.page)
-        for r in self._carve(addr, end):
-            del self.regions[r.start]
+        regions = self.regions
+        whole = regions.get(addr)
+        if whole is not None and whole.end == end:
+            del regions[addr]  # the usual case: exactly one mapping goes
+        else:
+            for r in self._carve(addr, end):
+                del regions[r.start]
         if self.released.ranges:
             self.released.remove(addr, end)
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         end = addr + page_up(length, self.page)
         prot = int(prot)
+        regions = self.regions
+        whole = regions.get(addr)
+        if whole is not None and whole.end == end:
+            new = self._protected(whole, prot)
+            if new != whole:
+                regions[addr] = new
+                i = regions.index(addr)
+                if i + 1 < len(regions):
+                    nxt = regions.peekitem(i + 1)[1]
+                    if new.mergeable(nxt):
+                        del regions[nxt.start]
+                        new = new._replace(end=nxt.end)
+                        regions[addr] = new
+                if i:
+                    prev = regions.peekitem(i - 1)[1]
+                    if prev.mergeable(new):
+                        del regions[addr]
+                        regions[prev.start] = prev._replace(end=new.end)
+            return
         for r in self._carve(addr, end):
-            accounted = r.accounted
-            if prot & _WRITE and not (r.accounted or r.prot & _WRITE or r.shared or r.noreserve):
-                accounted = True
-            elif not prot & _WRITE and r.accounted and r.anonymous and self.mprotect_uncharge == "unfaulted":
-                accounted = False
-            self.regions[r.start] = r._replace(prot=prot, accounted=accounted)
+            regions[r.start] = self._protected(r, prot)
         self._merge_around(addr, end)
+
+    def _protected(self, r: Region, prot: int) -> Region:
+        accounted = r.accounted
+        if prot & _WRITE and not (r.accounted or r.prot & _WRITE or r.shared or r.noreserve):
+            accounted = True
+        elif not prot & _WRITE and r.accounted and r.anonymous and self.mprotect_uncharge == "unfaulted":
+            accounted = False
+        if prot == r.prot and accounted == r.accounted:
+            return r
+        return r._replace(prot=prot, accounted=accounted)
 
     def madvise(self, addr: int, length: int, advice: int) -> None:
         end = addr + page_up(length, self.page)
@@ -371,11 +421,19 @@ class AddressSpace:
         """The child's copy: every VMA but MADV_DONTFORK ones; WIPEONFORK ranges copied empty."""
         child = AddressSpace(self.page, self.mprotect_uncharge, self.overcommit_never)
         child.released = self.released.copy()
-        for r in self.regions.values():
-            if r.dontfork:
-                continue
-            child.regions[r.start] = r
-            if r.wipeonfork:
-                child.released.add(r.start, r.end)
+        if any(r.dontfork or r.wipeonfork for r in self.regions.values()):
+            for r in self.regions.values():
+                if r.dontfork:
+                    continue
+                child.regions[r.start] = r
+                if r.wipeonfork:
+                    child.released.add(r.start, r.end)
+        else:
+            # The usual fork: copy everything at once, ledgers included.
+            mine = self.regions
+            copy = _Regions(mine)
+            copy.vsz, copy.reserved, copy.committed, copy.file, copy.shared = (
+                mine.vsz, mine.reserved, mine.committed, mine.file, mine.shared)
+            child.regions = copy
         child.brk_base, child.brk_end = self.brk_base, self.brk_end
         return child
