@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from .addrspace import PAGE, AddressSpace, Region, page_up, replace
 from .events import (
-    Brk, Clone, Execve, Madvise, Mmap, Mprotect, Mremap, Munmap, PrctlSetVma, Shmat, Shmdt,
+    Brk, Clone, Execve, Madvise, Mmap, Mprotect, Mremap, Munmap, PrctlSetVma, Shmat, Shmdt, State,
     SyscallEvent,
 )
 from .flags import CloneFlags, MapFlags, Prot
@@ -27,6 +27,8 @@ _FIXED = int(MapFlags.MAP_FIXED)
 _NORESERVE = int(MapFlags.MAP_NORESERVE)
 _ANONYMOUS = int(MapFlags.MAP_ANONYMOUS)
 _GROWSDOWN = int(MapFlags.MAP_GROWSDOWN)
+
+_COMPLETE = State.COMPLETE
 
 TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
                     "reserved", "committed", "file", "shared", "released", "map_count", "uncertain"]
@@ -118,7 +120,11 @@ class Replayer:
 
     def apply(self, event: SyscallEvent) -> None:
         d = event.decoded
+        kind = type(d)
         name = event.syscall
+        if kind is Mmap and event.state is _COMPLETE and event.errno is None and not event.injected:
+            self._mmap(event, d)
+            return
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
             path = _path_arg(event.args, name)
             if path is not None:
@@ -126,17 +132,17 @@ class Replayer:
                 assert sp.fds is not None
                 sp.fds[event.ret] = path
             return
-        if isinstance(d, Mprotect) and event.errno == "ENOMEM" and not event.injected:
+        if kind is Mprotect and event.errno == "ENOMEM" and not event.injected:
             self._mprotect_hole(event, d)
             return
-        if d is None or event.state.value != "complete" or event.failed:
+        if d is None or event.state is not _COMPLETE or event.failed:
             if name == "shmget" and event.ret is not None and event.ret >= 0:
                 self._shmget(event)
             return
-        if isinstance(d, Clone):
+        if kind is Clone:
             self._clone(event, d)
             return
-        if isinstance(d, Execve):
+        if kind is Execve:
             if event.ret == 0:
                 fresh = event.pid not in self.task
                 sp = self._new_space(event.pid, d.path)
@@ -148,22 +154,14 @@ class Replayer:
         sp = self._space_of(event.pid)
         space = sp.space
         page = self.page
-        if isinstance(d, Mmap):
-            ret = event.ret
-            if ret is None or ret < 0 or (ret == -1):
-                return
-            size = page_up(d.length, page)
-            lo, hi = ret, ret + size
-            path = (d.fd_path or (sp.fds or {}).get(d.fd)) if not int(d.flags) & _ANONYMOUS else None
-            role = self._role_for_mmap(sp, d, ret, path, event)
-            space.mmap(ret, d.length, int(d.prot), int(d.flags), path, d.offset, role)
-            self._row(event, sp, lo, hi, role)
-        elif isinstance(d, Munmap):
+        if kind is Mmap:
+            self._mmap(event, d)
+        elif kind is Munmap:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             role = _role_at(space, lo)
             space.munmap(d.addr, d.length)
             self._row(event, sp, lo, hi, role)
-        elif isinstance(d, Mprotect):
+        elif kind is Mprotect:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             role = _role_at(space, lo)
             space.mprotect(d.addr, d.length, int(d.prot))
@@ -178,7 +176,7 @@ class Replayer:
                 _relabel(space, lo, hi, "glibc malloc arena")
                 role = "glibc malloc arena"
             self._row(event, sp, lo, hi, role)
-        elif isinstance(d, Madvise):
+        elif kind is Madvise:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             advice = int(d.advice)
             if event.platform == "darwin":
@@ -186,7 +184,7 @@ class Replayer:
                 advice = {4: 4, 5: 8, 7: 8, 10: 21, 8: 22, 3: 3}.get(advice, -1)
             space.madvise(d.addr, d.length, advice)
             self._row(event, sp, lo, hi, _role_at(space, lo))
-        elif isinstance(d, Mremap):
+        elif kind is Mremap:
             ret = event.ret
             if ret is None or ret < 0:
                 return
@@ -196,7 +194,7 @@ class Replayer:
             role = _role_at(space, d.old_addr)
             space.mremap(d.old_addr, d.old_length, d.new_length, int(d.flags), ret)
             self._row(event, sp, lo, hi, role)
-        elif isinstance(d, Brk):
+        elif kind is Brk:
             ret = event.ret
             if ret is None:
                 return
@@ -206,7 +204,7 @@ class Replayer:
             lo, hi = lo - lo % page, page_up(hi, page)
             space.brk(d.addr, ret)
             self._row(event, sp, lo, hi, "heap")
-        elif isinstance(d, Shmat):
+        elif kind is Shmat:
             ret = event.ret
             size = self.shm_sizes.get(d.shmid)
             if ret is None or ret < 0 or size is None:
@@ -216,18 +214,29 @@ class Replayer:
             space.mmap(ret, size, int(prot), int(MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS), None, 0,
                        "SysV shared memory")
             self._row(event, sp, ret, ret + page_up(size, page), "SysV shared memory")
-        elif isinstance(d, Shmdt):
+        elif kind is Shmdt:
             region = space.regions.get(d.addr)
             if region is not None and region.shared:
                 space.munmap(region.start, region.size)
                 self._row(event, sp, region.start, region.end, "SysV shared memory")
-        elif isinstance(d, PrctlSetVma):
+        elif kind is PrctlSetVma:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             role = _name_role(d.name)
             for r in space._carve(lo, hi):
                 space.regions[r.start] = replace(r, name=d.name, role=role or r.role)
             space._merge_around(lo, hi)
             self._row(event, sp, lo, hi, role)
+
+    def _mmap(self, event: SyscallEvent, d: Mmap) -> None:
+        ret = event.ret
+        if ret is None or ret < 0:
+            return
+        sp = self.task.get(event.pid) or self._space_of(event.pid)
+        flags = int(d.flags)
+        path = (d.fd_path or (sp.fds or {}).get(d.fd)) if not flags & _ANONYMOUS else None
+        role = self._role_for_mmap(sp, d, ret, path, event)
+        sp.space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)
+        self._row(event, sp, ret, ret + page_up(d.length, self.page), role)
 
     def _mprotect_hole(self, event: SyscallEvent, d: Mprotect) -> None:
         """mprotect over a hole fails with ENOMEM but the kernel has already changed the mapped
