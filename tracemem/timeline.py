@@ -293,7 +293,8 @@ class Replayer:
             return "thread stack"
         if flags & _GROWSDOWN:
             return "grows down (extends invisibly on faults)"
-        if 0xC000000000 <= ret < 0xC100000000 or (d.addr and GO_ARENA_HINT.match(hex(d.addr))):
+        if 0xC000000000 <= ret < 0xC100000000 or (d.addr and (d.addr >> 32) & 0xFF == 0xC0
+                                                  and d.addr & 0xFFFFFFFF == 0 and GO_ARENA_HINT.match(hex(d.addr))):
             sp.go = True
             return "Go heap arena" if prot == 0 else "Go heap"
         if flags & _FIXED:
@@ -364,6 +365,9 @@ def _name_role(name: str | None) -> str | None:
 
 
 def _role_at(space: AddressSpace, addr: int) -> str | None:
+    exact = space.regions.get(addr)
+    if exact is not None:
+        return exact.role
     found = space._overlapping(addr, addr + 1)
     return found[0].role if found else None
 
