@@ -170,7 +170,6 @@ def apply_user(phases: list[Phase], df: Any, specs: Iterable[str]) -> list[Phase
 def finish(phases: list[Phase], df: Any, timeline: Any) -> list[Phase]:
     """Order phases per process, set their ends (the next phase's start, or the last event) and
     the VSZ/reserved/committed deltas over each from the timeline."""
-    import pandas as pd
 
     out: list[Phase] = []
     by_space: dict[Any, list[Phase]] = {}

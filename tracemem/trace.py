@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+if TYPE_CHECKING:  # pandas is imported when a table is wanted, not for stats
+    import pandas as pd
 
 
 from .errors import InputError, TraceParseError, UsageError
 from .events import Clone, Madvise, Mmap, Mprotect, Mremap, Munmap, ParseReport, State, SyscallEvent
-from .events import Brk, Mseal, Shmat, Shmdt, ProcessMadvise, PrctlSetVma, Execve, Exit
+from .events import Brk, Mseal, Shmat, Shmdt, ProcessMadvise, PrctlSetVma, Execve
 from .flags import flag_names
 from .parse.blocks import default_workers, parse_blocks
 from .parse.source import CHUNK, expand, iter_byte_blocks
 from .parse.dtruss import looks_like_dtruss
 from .parse.strace import Clock
 
-PathsArg = "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
 
 # Columns of the events table, in order, with their pandas dtypes.
 COLUMNS: dict[str, str] = {

@@ -17,10 +17,10 @@ from typing import Any
 from lark import Lark, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from ..events import Brk, Clone, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
+from ..events import Clone, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
 from ..flags import SIGNALS, CloneFlags, MapFlags, Prot, _OpenEnum
 from .grammar import grammar_text
-from .values import ArgsSyntaxError, Flags, Str, as_int, parse_args
+from .values import ArgsSyntaxError, Str, as_int, parse_args
 
 PAGE_16K = 16384
 

@@ -62,7 +62,7 @@ def lark_line(text: str) -> LineRecord:
     """Parse one line with the grammar. Raises LineSyntaxError."""
     try:
         tree = strace_parser().parse(text, start="line")
-    except UnexpectedEOF as exc:
+    except UnexpectedEOF:
         raise LineSyntaxError(len(text) + 1, "line ends too early", True) from None
     except UnexpectedToken as exc:
         at_end = exc.token.type == "$END"

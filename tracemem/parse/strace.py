@@ -19,7 +19,7 @@ import errno as _errno
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from ..events import LineIssue, ParseReport, Skip, State
 from .grammar import terminal_regex
@@ -134,12 +134,11 @@ _MAX_OUTPUT_LINES = 5000
 def _write_cut(first: str) -> int | None:
     """Where a write() line's own text ends and the program's output (the written string,
     printed by the terminal while strace waited) begins: after the count argument."""
+    from .values import unescape
+
     m = _WRITE_HEAD.match(first)
     if m is None:
-        from .values import unescape
-
         return None
-    from .values import unescape
 
     content = unescape(m.group(1)[1:-1])
     prefix = content.split("\n", 1)[0][:16]
@@ -363,7 +362,6 @@ class StraceFileReader:
             text = _ANSI.sub("", text)
         needs_check = block.needs_check
         args_ok = block.cached_args_ok
-        pending = self.pending
         live = self.live
         append = rows.append
         parsed = 0

@@ -21,7 +21,7 @@ from ..events import (
     Brk, Clone, Decoded, Execve, Exit, Madvise, Mmap, Mprotect, Mremap, Mseal, Munmap,
     PrctlSetVma, ProcessMadvise, Shmat, Shmdt,
 )
-from .grammar import strace_parser, terminal_regex
+from .grammar import strace_parser
 
 
 # ----------------------------------------------------------------------------------------------
