@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tracemem.addrspace import AddressSpace
 from tracemem.flags import Advice, MapFlags, MremapFlags, Prot

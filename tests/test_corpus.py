@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import tracemem
-from tracemem.events import Clone, Execve, Exit, Madvise, Mmap, Mprotect, Mremap, PrctlSetVma
+from tracemem.events import Clone, Execve, Exit, Madvise, Mmap, Mremap, PrctlSetVma
 from tracemem.flags import Advice, CloneFlags, MapFlags, MremapFlags, Prot
 
-from conftest import DATA, PEERS, STRACE_DATA, ids, needs_shared, own_logs, peer_logs
+from conftest import PEERS, STRACE_DATA, ids, needs_shared, own_logs, peer_logs
 
 ALL = peer_logs() + own_logs()
 

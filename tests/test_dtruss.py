@@ -14,7 +14,6 @@ from tracemem.events import Madvise, Mmap
 from tracemem.flags import MapFlags, Prot
 from tracemem.output import write_events
 from tracemem.parse.dtruss import DarwinAdvice, DarwinMapFlags, looks_like_dtruss
-from tracemem.trace import events_frame
 
 from conftest import DTRUSS, SHARED_REASON, STRACE_DATA
 
