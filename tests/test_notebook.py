@@ -20,3 +20,5 @@ def test_notebook_cells_run() -> None:
     finally:
         os.chdir(cwd)
     assert len(namespace["arena"]) == 2
+    assert [p.name for p in namespace["phases"]][:3] == ["exec", "loader", "runtime-init"]
+    assert namespace["fig"].axes
