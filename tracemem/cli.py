@@ -171,9 +171,9 @@ def _options(overcommit: str, uncharge: bool) -> dict[str, Any]:
 
 def _load(logs: List[str], baseline: Optional[Path]) -> tuple[Any, Any]:
     from .kernelmaps import parse_snapshot as parse_maps
-    from .trace import read_trace
+    from .trace import MODEL_SYSCALLS, read_trace
 
-    trace = read_trace(logs)
+    trace = read_trace(logs, only=MODEL_SYSCALLS)
     regions = None
     if baseline is not None:
         try:

@@ -405,9 +405,24 @@ class Trace:
         return stats_dict(self.report, {str(k): int(v) for k, v in counts.items() if v}, pids)
 
 
+#: What the address-space model and the phase rules read (see ``read_trace(only=...)``).
+MODEL_SYSCALLS = None  # set below
+
 REPLAY_SYSCALLS = ["mmap", "mmap2", "munmap", "mprotect", "pkey_mprotect", "madvise", "mremap", "brk",
                    "shmat", "shmdt", "shmget", "prctl", "execve", "execveat", "clone", "clone3", "fork",
                    "vfork", "openat", "open", "creat"]
+
+
+def _model_syscalls() -> list[str]:
+    from .phases import PHASE_RULES
+
+    names = set(REPLAY_SYSCALLS)
+    for rule in PHASE_RULES:
+        names |= set(rule.get("syscalls", ()))
+    return sorted(names)
+
+
+MODEL_SYSCALLS = _model_syscalls()
 
 
 def _na(value: Any) -> bool:
@@ -431,18 +446,28 @@ def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -
 
 
 def read_trace(paths: Any, *, fast: bool = True, strict: bool = False,
-               on_lines: Callable[[int], None] | None = None, workers: int | None = None) -> Trace:
+               on_lines: Callable[[int], None] | None = None, workers: int | None = None,
+               only: Sequence[str] | None = None) -> Trace:
     """Parse logs into a :class:`Trace` (events DataFrame plus line accounting).
 
     Several ``-ff`` files of one run are merged into one table ordered by time when every file
-    has timestamps (in the order given otherwise); ``seq`` numbers the merged order.
+    has timestamps (in the order given otherwise); ``seq`` numbers the merged order. ``only``
+    keeps just those syscalls in the table (every line is still parsed and accounted for); the
+    address-space commands use it on large traces.
     """
     pd = _pd()
     report = ParseReport()
     frames = []
     decoded: dict[int, Any] = {}
+    keep = frozenset(only) if only is not None else None
     for batch in iter_batches(paths, report=report, fast=fast, strict=strict, on_lines=on_lines,
                               workers=workers):
+        if keep is not None:
+            idx = [i for i, name in enumerate(batch["syscall"]) if name in keep]
+            if len(idx) != len(batch["syscall"]):
+                batch = {k: [v[i] for i in idx] for k, v in batch.items()}
+            if not idx:
+                continue
         frames.append(events_frame(batch))
         for seq, d in zip(batch["seq"], batch["decoded"]):
             if d is not None:
