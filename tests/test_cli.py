@@ -150,3 +150,16 @@ def test_address_space_commands(tmp_path: Path) -> None:
     bad.write_text("hello\n")
     result = run("summary", str(gt / "c-recommended.trace"), "--baseline-maps", str(bad))
     assert result.exit_code == 2 and "neither /proc/PID/maps or smaps lines nor macOS vmmap output" in result.output
+
+
+def test_terminal_escapes_in_trace_text_are_neutralised(tmp_path: Path) -> None:
+    # An OSC sequence (set the terminal title) and a bell inside a mapped file's path; colour (SGR)
+    # codes are removed at parse time anyway (strace --color logs).
+    log = tmp_path / "evil.trace"
+    log.write_text('1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3</tmp/\x1b]0;pwned\x07x>, 0) = 0x7f0000000000\n')
+    result = run("maps", str(log))
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "/tmp/\\x1b]0;pwned\\x07x" in result.stdout
+    summary = run("summary", str(log))
+    assert "\x1b" not in summary.stdout and "\x07" not in summary.stdout

@@ -15,6 +15,12 @@ from rich.table import Table
 
 from .errors import TracememError
 from .events import ParseReport
+from .output import printable
+
+
+def cell(text: object) -> str:
+    """Untrusted trace text in a rich table: markup escaped, control characters shown as \\xNN."""
+    return escape(printable(str(text)))
 
 app = typer.Typer(
     add_completion=False,
@@ -48,7 +54,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 
 def _fail(exc: TracememError) -> None:
-    stderr.print(f"[bold red]error:[/] {escape(str(exc))}")
+    stderr.print(f"[bold red]error:[/] {cell(exc)}")
     raise typer.Exit(1 if exc.__class__.__name__ == "TraceParseError" else 2)
 
 
@@ -57,7 +63,7 @@ def _print_errors(report: ParseReport, limit: int = 10) -> None:
 
     for issue in report.errors[:limit]:
         err = TraceParseError(issue.file, issue.line, issue.column, issue.text, issue.reason)
-        stderr.print(f"[red]line error:[/] {escape(str(err))}")
+        stderr.print(f"[red]line error:[/] {cell(err)}")
     if len(report.errors) > limit:
         stderr.print(f"... and {len(report.errors) - limit} more line errors")
 
@@ -86,7 +92,7 @@ def stats(
 
     for issue in result["error_details"][:10]:
         err = TraceParseError(issue["file"], issue["line"], issue["column"], issue["text"], issue["reason"])
-        stderr.print(f"[red]line error:[/] {escape(str(err))}")
+        stderr.print(f"[red]line error:[/] {cell(err)}")
     if result["errors"] > 10:
         stderr.print(f"... and {result['errors'] - 10} more line errors (all counted above)")
 
@@ -110,7 +116,7 @@ def _stats_tables(result: dict[str, Any]) -> None:
     calls.add_column("syscall")
     calls.add_column("events", justify="right")
     for name, count in list(result["syscalls"].items())[:40]:
-        calls.add_row(escape(name), f"{count:,}")
+        calls.add_row(cell(name), f"{count:,}")
     if len(result["syscalls"]) > 40:
         calls.add_row(f"... {len(result['syscalls']) - 40} more", "")
     stdout.print(calls)
@@ -278,7 +284,7 @@ def summary(
             peak_vsz = _mib(peak["vsz"])
         else:
             at, peak_vsz = "-", _mib(t.vsz)
-        table.add_row(escape(str(asid)) + (f" {escape(sp.exe)}" if sp.exe else ""), _mib(t.vsz), _mib(t.reserved),
+        table.add_row(cell(asid) + (f" {cell(sp.exe)}" if sp.exe else ""), _mib(t.vsz), _mib(t.reserved),
                       _mib(t.committed), _mib(t.file), _mib(t.shared), _mib(t.released), f"{t.map_count:,}",
                       peak_vsz, at)
     if len(unique) > len(shown):
@@ -293,7 +299,7 @@ def summary(
             big.add_column(col)
         for r in regions_by_size:
             perms = ("r" if r.prot & 1 else "-") + ("w" if r.prot & 2 else "-") + ("x" if r.prot & 4 else "-") + ("s" if r.shared else "p")
-            big.add_row(f"{r.start:x}-{r.end:x}", _mib(r.size), perms, escape(r.role), escape(r.path or r.name or ""))
+            big.add_row(f"{r.start:x}-{r.end:x}", _mib(r.size), perms, cell(r.role), cell(r.path or r.name or ""))
         stdout.print(big)
 
 
@@ -363,10 +369,10 @@ def phases(
         short = p.evidence.split(": ", 1)[-1]
         table.add_row(str(p.asid), p.name, where(p.start_seq, p.start_time), where(p.end_seq, p.end_time),
                       _signed(p.vsz), _signed(p.reserved), _signed(p.committed),
-                      escape(short if len(short) <= 60 else short[:57] + "..."))
+                      cell(short if len(short) <= 60 else short[:57] + "..."))
     stdout.print(table)
     for note in notes:
-        stderr.print(f"note: {escape(note)}")
+        stderr.print(f"note: {cell(note)}")
 
 
 def _signed(n: int) -> str:

@@ -16,6 +16,7 @@ from .events import (
     SyscallEvent,
 )
 from .flags import CloneFlags, MapFlags, Prot
+from .output import printable
 
 GO_ARENA_HINT = re.compile(r"^0x[0-9a-f]{0,2}c0[0-9a-f]{8}$")
 _LIB = re.compile(r"\.so(?:\.[0-9.]+)?$")
@@ -405,10 +406,11 @@ def format_maps(space: AddressSpace, roles: bool = False) -> str:
         perms = ("r" if r.prot & 1 else "-") + ("w" if r.prot & 2 else "-") + ("x" if r.prot & 4 else "-") + (
             "s" if r.shared else "p")
         name = r.path or (f"[anon:{r.name}]" if r.name else ("[heap]" if r.role == "heap" else ""))
+        name = printable(name)
         line = f"{r.start:08x}-{r.end:08x} {perms} {r.offset if r.path else 0:08x} 00:00 0"
         if name:
             line += " " * max(1, 73 - len(line)) + name
         if roles:
-            line += f"    # {r.role}"
+            line += f"    # {printable(r.role)}"
         lines.append(line)
     return "\n".join(lines) + ("\n" if lines else "")
