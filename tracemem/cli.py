@@ -15,7 +15,7 @@ from rich.table import Table
 
 from .errors import TracememError
 from .events import ParseReport
-from .output import printable
+from .text import printable
 
 
 def cell(text: object) -> str:

@@ -16,7 +16,7 @@ from .events import (
     SyscallEvent,
 )
 from .flags import CloneFlags, MapFlags, Prot
-from .output import printable
+from .text import printable
 
 GO_ARENA_HINT = re.compile(r"^0x[0-9a-f]{0,2}c0[0-9a-f]{8}$")
 _LIB = re.compile(r"\.so(?:\.[0-9.]+)?$")

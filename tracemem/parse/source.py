@@ -16,7 +16,7 @@ from typing import BinaryIO, Iterator, Sequence
 
 from ..errors import InputError
 
-CHUNK = 1 << 22  # 4 MiB of text at a time
+CHUNK = 1 << 20  # 1 MiB of text at a time (small blocks keep both workers busy to the end)
 _FF_SUFFIX = re.compile(r"\.(\d{2,9})$")
 
 _MAGIC = {
