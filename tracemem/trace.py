@@ -107,7 +107,9 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
         n_workers = workers if workers is not None else (
             default_workers() if _size(source.path) > PARALLEL_MIN_BYTES else 1)
         clocks: list[Clock] = []
-        blocks = iter_byte_blocks(source, block_size or CHUNK)
+        # Small blocks balance the workers when little is sent back (stats); whole tables pickle
+        # better in bigger ones.
+        blocks = iter_byte_blocks(source, block_size or (CHUNK if columns is not None else 4 * CHUNK))
         first = next(blocks, None)
         head = first[0][:1 << 16].decode("utf-8", "replace").split("\n") if first else []
         if looks_like_dtruss(head):
