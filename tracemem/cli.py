@@ -320,15 +320,14 @@ def plot(
 ) -> None:
     """Chart VSZ over time: reserved, committed and file-backed bytes, phases shaded."""
     from .errors import UsageError
-    from .plot import save
+    from .plot import chart_format, save
 
     try:
         chosen = tuple(p.strip() for p in panels.split(",") if p.strip())
         bad = [p for p in chosen if p not in ("map_count", "released")]
         if bad:
             raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
-        if output.suffix.lower() not in (".png", ".svg", ".pdf"):
-            raise UsageError(f"{output}: unknown chart format {output.suffix or '(no suffix)'!r}; use .png, .svg or .pdf")
+        chart_format(output)  # before the (long) parse
         trace, regions = _load(logs, baseline)
         fig = trace.plot(phases=phase or (), pid=pid, log=log, panels=chosen, baseline=regions)
         save(fig, output)

@@ -148,8 +148,8 @@ def _annotate_steps(ax: Any, rows: Any, xs: list[float], n: int) -> None:
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "alpha": 0.9})
 
 
-def save(fig: Any, path: Any) -> None:
-    """Write a figure as PNG, SVG or PDF by the suffix."""
+def chart_format(path: Any) -> str:
+    """The chart format a path's suffix names (.png, .svg, .pdf); UsageError otherwise."""
     from pathlib import Path
 
     from .errors import UsageError
@@ -157,4 +157,10 @@ def save(fig: Any, path: Any) -> None:
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
         raise UsageError(f"{path}: unknown chart format {suffix or '(no suffix)'!r}; use .png, .svg or .pdf")
+    return suffix
+
+
+def save(fig: Any, path: Any) -> None:
+    """Write a figure as PNG, SVG or PDF by the suffix."""
+    suffix = chart_format(path)
     fig.savefig(path, dpi=110 if suffix == ".png" else None, metadata={"Software": "tracemem"} if suffix == ".png" else None)
