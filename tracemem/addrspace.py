@@ -5,7 +5,7 @@ mmap, munmap, mprotect, mremap, brk, madvise and fork copies (shared/reference/
 linux-address-space.md, sections 3-11), tested against the measured truth table. Not yet wired
 to the event stream, the timeline or the CLI.
 
-Regions live in a ``sortedcontainers.SortedDict`` keyed by start address; every operation
+Regions live in a dict keyed by start address beside the sorted list of starts; every operation
 splits at its range ends, changes the pieces, then merges neighbours the way the kernel merges
 VMAs (same protection, flags, backing and contiguous file offset), so the map count is right.
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
+
+from bisect import bisect_left, bisect_right, insort
 
 from sortedcontainers import SortedDict
 
@@ -72,14 +74,27 @@ class Region(NamedTuple):
         return not self.shared  # shared anonymous mappings are separate shmem objects
 
 
-class _Regions(SortedDict):
-    """The regions by start address, keeping the ledgers up to date on every change (so the
-    timeline reads totals in O(1) after each event)."""
+class _Regions:
+    """The regions by start address: a dict of regions beside the sorted list of their starts
+    (the standard library's bisect), keeping the ledgers up to date on every change so the
+    timeline reads totals in O(1) after each event.
 
-    def __init__(self, *args: object) -> None:
-        # Bulk construction (a fork's copy) bypasses __setitem__: the caller sets the ledgers.
-        self.vsz = self.reserved = self.committed = self.file = self.shared = 0
-        super().__init__(*args)
+    Measured on a replay of 700,000 memory calls, this is about twice as fast as a
+    sortedcontainers SortedDict here: address spaces hold hundreds to a few thousand mappings,
+    where a C-level list insert beats SortedDict's Python-level indexing."""
+
+    __slots__ = ("_d", "_k", "vsz", "reserved", "committed", "file", "shared")
+
+    def __init__(self, other: "_Regions | None" = None) -> None:
+        if other is None:
+            self._d: dict[int, Region] = {}
+            self._k: list[int] = []
+            self.vsz = self.reserved = self.committed = self.file = self.shared = 0
+        else:
+            self._d = dict(other._d)
+            self._k = list(other._k)
+            self.vsz, self.reserved, self.committed, self.file, self.shared = (
+                other.vsz, other.reserved, other.committed, other.file, other.shared)
 
     def _count(self, r: "Region", sign: int) -> None:
         n = (r.end - r.start) * sign
@@ -93,16 +108,47 @@ class _Regions(SortedDict):
         if r.shared:
             self.shared += n
 
+    def __len__(self) -> int:
+        return len(self._k)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._d
+
+    def __getitem__(self, key: int) -> "Region":
+        return self._d[key]
+
+    def get(self, key: int, default: "Region | None" = None) -> "Region | None":
+        return self._d.get(key, default)
+
     def __setitem__(self, key: int, value: "Region") -> None:
-        old = self.get(key)
-        if old is not None:
+        old = self._d.get(key)
+        if old is None:
+            insort(self._k, key)
+        else:
             self._count(old, -1)
         self._count(value, 1)
-        super().__setitem__(key, value)
+        self._d[key] = value
 
     def __delitem__(self, key: int) -> None:
-        self._count(self[key], -1)
-        super().__delitem__(key)
+        self._count(self._d.pop(key), -1)
+        del self._k[bisect_left(self._k, key)]
+
+    def bisect_right(self, key: int) -> int:
+        return bisect_right(self._k, key)
+
+    def index(self, key: int) -> int:
+        return bisect_left(self._k, key)
+
+    def peekitem(self, index: int) -> tuple[int, "Region"]:
+        key = self._k[index]
+        return key, self._d[key]
+
+    def keys(self) -> list[int]:
+        return list(self._k)
+
+    def values(self) -> list["Region"]:
+        d = self._d
+        return [d[k] for k in self._k]
 
 
 class RangeSet:
@@ -206,20 +252,20 @@ class AddressSpace:
         return Totals(g.vsz, g.reserved, g.committed, g.file, g.shared, self.released.total, len(g))
 
     def _overlapping(self, start: int, end: int) -> list[Region]:
-        regions = self.regions
+        keys = self.regions._k
+        d = self.regions._d
         out = []
-        i = regions.bisect_right(start)
+        i = bisect_right(keys, start)
         if i:
-            prev = regions.peekitem(i - 1)[1]
+            prev = d[keys[i - 1]]
             if prev.end > start:
                 out.append(prev)
-        n = len(regions)
-        peek = regions.peekitem
+        n = len(keys)
         while i < n:
-            key, r = peek(i)
+            key = keys[i]
             if key >= end:
                 break
-            out.append(r)
+            out.append(d[key])
             i += 1
         return out
 
@@ -257,16 +303,18 @@ class AddressSpace:
     def mmap(self, addr: int, length: int, prot: int, flags: int, path: str | None = None,
              offset: int = 0, role: str | None = None) -> Region:
         """A successful mmap at the returned address ``addr``."""
-        size = page_up(length, self.page)
+        page = self.page
+        size = -(-length // page) * page
         end = addr + size
         flags = int(flags)
         prot = int(prot)
         regions = self.regions
+        keys = regions._k
+        d = regions._d
         # Fast path: the range is free (the usual case); look at the two neighbours only.
-        i = regions.bisect_right(addr)
-        n = len(regions)
-        prev = regions.peekitem(i - 1)[1] if i else None
-        nxt = regions.peekitem(i)[1] if i < n else None
+        i = bisect_right(keys, addr)
+        prev = d[keys[i - 1]] if i else None
+        nxt = d[keys[i]] if i < len(keys) else None
         if (prev is not None and prev.end > addr) or (nxt is not None and nxt.start < end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
             prev = nxt = None
@@ -294,7 +342,8 @@ class AddressSpace:
         return region
 
     def munmap(self, addr: int, length: int) -> None:
-        end = addr + page_up(length, self.page)
+        page = self.page
+        end = addr + -(-length // page) * page
         regions = self.regions
         whole = regions.get(addr)
         if whole is not None and whole.end == end:
@@ -430,10 +479,6 @@ class AddressSpace:
                     child.released.add(r.start, r.end)
         else:
             # The usual fork: copy everything at once, ledgers included.
-            mine = self.regions
-            copy = _Regions(mine)
-            copy.vsz, copy.reserved, copy.committed, copy.file, copy.shared = (
-                mine.vsz, mine.reserved, mine.committed, mine.file, mine.shared)
-            child.regions = copy
+            child.regions = _Regions(self.regions)
         child.brk_base, child.brk_end = self.brk_base, self.brk_end
         return child

@@ -126,6 +126,16 @@ class Replayer:
         if kind is Mmap and event.state is _COMPLETE and event.errno is None and not event.injected:
             self._mmap(event, d)
             return
+        if kind is Munmap and event.state is _COMPLETE and event.errno is None and not event.injected:
+            sp = self.task.get(event.pid) or self._space_of(event.pid)
+            space = sp.space
+            lo = d.addr
+            hi = lo + -(-d.length // self.page) * self.page
+            exact = space.regions.get(lo)
+            role = exact.role if exact is not None else _role_at(space, lo)
+            space.munmap(lo, d.length)
+            self._row(event, sp, lo, hi, role)
+            return
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
             path = _path_arg(event.args, name)
             if path is not None:
