@@ -126,12 +126,23 @@ class _Regions:
             insort(self._k, key)
         else:
             self._count(old, -1)
-        self._count(value, 1)
+        # _count(value, +1), inline: this is the hottest line of a replay.
+        n = value.end - value.start
+        self.vsz += n
+        if value.prot == 0:
+            self.reserved += n
+        if value.accounted or (value.shared and value.anonymous):
+            self.committed += n
+        if value.path is not None:
+            self.file += n
+        if value.shared:
+            self.shared += n
         self._d[key] = value
 
     def __delitem__(self, key: int) -> None:
         self._count(self._d.pop(key), -1)
-        del self._k[bisect_left(self._k, key)]
+        keys = self._k
+        del keys[bisect_left(keys, key)]
 
     def bisect_right(self, key: int) -> int:
         return bisect_right(self._k, key)
@@ -318,7 +329,7 @@ class AddressSpace:
         if (prev is not None and prev.end > addr) or (nxt is not None and nxt.start < end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
             prev = nxt = None
-        if flags & _POPULATE and self.released.ranges:
+        if flags & _POPULATE and self.released.total:
             self.released.remove(addr, end)
         shared = flags & 0x03 in _SHARED_TYPES
         anonymous = bool(flags & _ANON) or path is None
@@ -351,7 +362,7 @@ class AddressSpace:
         else:
             for r in self._carve(addr, end):
                 del regions[r.start]
-        if self.released.ranges:
+        if self.released.total:
             self.released.remove(addr, end)
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:

@@ -344,10 +344,11 @@ class Replayer:
 
     def _row(self, event: SyscallEvent, sp: _Space, lo: int | None, hi: int | None, role: str | None,
              uncertain: bool = False, pid: int | None = None) -> None:
-        g = sp.space.regions
+        space = sp.space
+        g = space.regions
         self.rows.append((event.time, event.seq, event.pid if pid is None else pid, sp.asid, event.syscall,
                           lo, hi, role, g.vsz, g.reserved, g.committed, g.file, g.shared,
-                          sp.space.released.total, len(g), uncertain or event.uncertain))
+                          space.released.total, len(g._k), uncertain or event.uncertain))
 
     def frame(self) -> Any:
         import pandas as pd
