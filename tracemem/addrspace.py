@@ -338,9 +338,27 @@ class AddressSpace:
         region = Region(addr, end, prot, bool(shared), anonymous, noreserve, accounted,
                         None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
         if prev is None and nxt is None:
-            regions[addr] = region
-            self._merge_around(addr, end)
-            return region
+            return self._place(region)
+        key = addr
+        if prev is not None and prev.end == addr and prev.mergeable(region):
+            region = prev._replace(end=end)
+            key = prev.start
+        regions[key] = region
+        if nxt is not None and nxt.start == end and region.mergeable(nxt):
+            del regions[nxt.start]
+            region = region._replace(end=nxt.end)
+            regions[key] = region
+        return region
+
+    def _place(self, region: Region) -> Region:
+        """Insert ``region`` into a range known to be free, merging with its two neighbours."""
+        regions = self.regions
+        keys = regions._k
+        d = regions._d
+        addr, end = region.start, region.end
+        i = bisect_right(keys, addr)
+        prev = d[keys[i - 1]] if i else None
+        nxt = d[keys[i]] if i < len(keys) else None
         key = addr
         if prev is not None and prev.end == addr and prev.mergeable(region):
             region = prev._replace(end=end)
@@ -453,8 +471,7 @@ class AddressSpace:
             return
         self.munmap(old, old_size)
         self.munmap(ret, new_size)  # MREMAP_FIXED clobbers the target
-        self.regions[ret] = replace(template, start=ret, end=ret + new_size)
-        self._merge_around(ret, ret + new_size)
+        self._place(template._replace(start=ret, end=ret + new_size))
 
     def brk(self, requested: int, ret: int) -> None:
         """The raw brk syscall: returns the new break, or the old one on failure."""

@@ -136,6 +136,21 @@ class Replayer:
             space.munmap(lo, d.length)
             self._row(event, sp, lo, hi, role)
             return
+        if kind is Mremap and event.state is _COMPLETE and event.errno is None and not event.injected:
+            ret = event.ret
+            if ret is None or ret < 0:
+                return
+            sp = self.task.get(event.pid) or self._space_of(event.pid)
+            space = sp.space
+            page = self.page
+            old = d.old_addr
+            old_hi = old + -(-d.old_length // page) * page
+            new_hi = ret + -(-d.new_length // page) * page
+            exact = space.regions.get(old)
+            role = exact.role if exact is not None else _role_at(space, old)
+            space.mremap(old, d.old_length, d.new_length, int(d.flags), ret)
+            self._row(event, sp, min(old, ret), max(old_hi, new_hi), role)
+            return
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
             path = _path_arg(event.args, name)
             if path is not None:
