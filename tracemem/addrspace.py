@@ -83,7 +83,7 @@ class _Regions:
     sortedcontainers SortedDict here: address spaces hold hundreds to a few thousand mappings,
     where a C-level list insert beats SortedDict's Python-level indexing."""
 
-    __slots__ = ("_d", "_k", "vsz", "reserved", "committed", "file", "shared")
+    __slots__ = ("_d", "_k", "vsz", "reserved", "committed", "file", "shared", "get")
 
     def __init__(self, other: "_Regions | None" = None) -> None:
         if other is None:
@@ -95,6 +95,8 @@ class _Regions:
             self._k = list(other._k)
             self.vsz, self.reserved, self.committed, self.file, self.shared = (
                 other.vsz, other.reserved, other.committed, other.file, other.shared)
+        # get(key, default=None): the dict's own method, bound once (called on every event).
+        self.get = self._d.get
 
     def _count(self, r: "Region", sign: int) -> None:
         n = (r.end - r.start) * sign
@@ -117,9 +119,6 @@ class _Regions:
     def __getitem__(self, key: int) -> "Region":
         return self._d[key]
 
-    def get(self, key: int, default: "Region | None" = None) -> "Region | None":
-        return self._d.get(key, default)
-
     def __setitem__(self, key: int, value: "Region") -> None:
         old = self._d.get(key)
         if old is None:
@@ -140,7 +139,17 @@ class _Regions:
         self._d[key] = value
 
     def __delitem__(self, key: int) -> None:
-        self._count(self._d.pop(key), -1)
+        r = self._d.pop(key)
+        n = r.end - r.start  # _count(r, -1), inline
+        self.vsz -= n
+        if r.prot == 0:
+            self.reserved -= n
+        if r.accounted or (r.shared and r.anonymous):
+            self.committed -= n
+        if r.path is not None:
+            self.file -= n
+        if r.shared:
+            self.shared -= n
         keys = self._k
         del keys[bisect_left(keys, key)]
 

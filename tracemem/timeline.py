@@ -134,7 +134,10 @@ class Replayer:
             exact = space.regions.get(lo)
             role = exact.role if exact is not None else _role_at(space, lo)
             space.munmap(lo, d.length)
-            self._row(event, sp, lo, hi, role)
+            g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
+            self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
+                              g.reserved, g.committed, g.file, g.shared, space.released.total, len(g._k),
+                              event.uncertain))
             return
         if kind is Mremap and event.state is _COMPLETE and event.errno is None and not event.injected:
             ret = event.ret
@@ -149,7 +152,11 @@ class Replayer:
             exact = space.regions.get(old)
             role = exact.role if exact is not None else _role_at(space, old)
             space.mremap(old, d.old_length, d.new_length, int(d.flags), ret)
-            self._row(event, sp, min(old, ret), max(old_hi, new_hi), role)
+            lo, hi = min(old, ret), max(old_hi, new_hi)
+            g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
+            self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
+                              g.reserved, g.committed, g.file, g.shared, space.released.total, len(g._k),
+                              event.uncertain))
             return
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
             path = _path_arg(event.args, name)
@@ -261,8 +268,13 @@ class Replayer:
         flags = int(d.flags)
         path = (d.fd_path or (sp.fds or {}).get(d.fd)) if not flags & _ANONYMOUS else None
         role = self._role_for_mmap(sp, d, ret, path, event)
-        sp.space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)
-        self._row(event, sp, ret, ret + page_up(d.length, self.page), role)
+        space = sp.space
+        space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)
+        hi = ret + -(-d.length // self.page) * self.page
+        g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
+        self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, ret, hi, role, g.vsz,
+                          g.reserved, g.committed, g.file, g.shared, space.released.total, len(g._k),
+                          event.uncertain))
 
     def _mprotect_hole(self, event: SyscallEvent, d: Mprotect) -> None:
         """mprotect over a hole fails with ENOMEM but the kernel has already changed the mapped
