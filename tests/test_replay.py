@@ -136,3 +136,43 @@ def test_vmmap_baseline() -> None:
     regions = parse_snapshot(text)
     assert [(r.start, r.perms, r.path) for r in regions] == [
         (0x100000000, "r-xp", "/tmp/a.out"), (0x7F8A5C800000, "rw-p", "[MALLOC_TINY]")]
+
+
+def test_apply_all_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
+    import gc
+
+    from tracemem.timeline import Replayer
+
+    path = tmp_path / "t.trace"
+    path.write_text(
+        "100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000\n"
+        "100 munmap(0x7f0000100000, 4096) = 0\n")
+    events = list(tracemem.read_trace(path).replay_events())
+    seen = []
+
+    def watched():
+        for e in events:
+            seen.append(gc.isenabled())
+            yield e
+
+    assert gc.isenabled()
+    r = Replayer().apply_all(watched())
+    assert seen == [False, False, False] and gc.isenabled()
+    assert r.task[100].space.totals().vsz == 16384 - 4096  # moved, grown, then one page unmapped
+    gc.disable()
+    try:
+        Replayer().apply_all(iter(events))
+        assert not gc.isenabled()  # a caller's own pause is left alone
+    finally:
+        gc.enable()
+
+    def broken():
+        yield events[0]
+        raise RuntimeError("boom")
+
+    try:
+        Replayer().apply_all(broken())
+    except RuntimeError:
+        pass
+    assert gc.isenabled()

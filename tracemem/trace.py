@@ -339,9 +339,7 @@ class Trace:
         r = Replayer(page=options.pop("page", page), **options)
         if baseline is not None:
             r.seed(baseline)
-        for event in self.replay_events():
-            r.apply(event)
-        return r
+        return r.apply_all(self.replay_events())
 
     def timeline(self, baseline: Any = None, **options: Any) -> "pd.DataFrame":
         """One row per event that changed an address space, with that space's totals after it."""
