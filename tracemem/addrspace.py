@@ -337,7 +337,6 @@ class AddressSpace:
         nxt = d[keys[i]] if i < len(keys) else None
         if (prev is not None and prev.end > addr) or (nxt is not None and nxt.start < end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
-            prev = nxt = None
         if flags & _POPULATE and self.released.total:
             self.released.remove(addr, end)
         shared = flags & 0x03 in _SHARED_TYPES
@@ -346,18 +345,7 @@ class AddressSpace:
         accounted = bool(prot & _WRITE) and not shared and not noreserve and not (flags & _HUGETLB)
         region = Region(addr, end, prot, bool(shared), anonymous, noreserve, accounted,
                         None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
-        if prev is None and nxt is None:
-            return self._place(region)
-        key = addr
-        if prev is not None and prev.end == addr and prev.mergeable(region):
-            region = prev._replace(end=end)
-            key = prev.start
-        regions[key] = region
-        if nxt is not None and nxt.start == end and region.mergeable(nxt):
-            del regions[nxt.start]
-            region = region._replace(end=nxt.end)
-            regions[key] = region
-        return region
+        return self._place(region)
 
     def _place(self, region: Region) -> Region:
         """Insert ``region`` into a range known to be free, merging with its two neighbours."""
