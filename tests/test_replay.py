@@ -176,3 +176,16 @@ def test_apply_all_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
     except RuntimeError:
         pass
     assert gc.isenabled()
+
+
+def test_mremap_from_inside_a_file_mapping_keeps_the_file_offset(tmp_path: Path) -> None:
+    _, r = replay(tmp_path, (
+        "100 mmap(NULL, 16384, PROT_READ, MAP_PRIVATE, 3</srv/data.bin>, 0) = 0x7f0000000000\n"
+        "100 mremap(0x7f0000001000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f0000100000\n"))
+    space = r.task[100].space
+    moved = space.regions.get(0x7F0000100000)
+    assert moved is not None and moved.path == "/srv/data.bin"
+    assert (moved.end - moved.start, moved.offset) == (8192, 4096)
+    # the hole it left splits the original: [0, 4096) and [8192, 16384) of the file stay
+    assert [(x.start - 0x7F0000000000, x.offset) for x in space if x.path and x.start < 0x7F0000100000] == [
+        (0, 0), (8192, 8192)]

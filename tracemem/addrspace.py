@@ -328,14 +328,7 @@ class AddressSpace:
         end = addr + size
         flags = int(flags)
         prot = int(prot)
-        regions = self.regions
-        keys = regions._k
-        d = regions._d
-        # Fast path: the range is free (the usual case); look at the two neighbours only.
-        i = bisect_right(keys, addr)
-        prev = d[keys[i - 1]] if i else None
-        nxt = d[keys[i]] if i < len(keys) else None
-        if (prev is not None and prev.end > addr) or (nxt is not None and nxt.start < end):
+        if not self._free(addr, end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
         if flags & _POPULATE and self.released.total:
             self.released.remove(addr, end)
@@ -346,6 +339,14 @@ class AddressSpace:
         region = Region(addr, end, prot, bool(shared), anonymous, noreserve, accounted,
                         None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
         return self._place(region)
+
+    def _free(self, start: int, end: int) -> bool:
+        """Whether no region overlaps [start, end): the two neighbours of start tell."""
+        keys = self.regions._k
+        i = bisect_right(keys, start)
+        if i and self.regions._d[keys[i - 1]].end > start:
+            return False
+        return not (i < len(keys) and keys[i] < end)
 
     def _place(self, region: Region) -> Region:
         """Insert ``region`` into a range known to be free, merging with its two neighbours."""
@@ -447,10 +448,15 @@ class AddressSpace:
 
     def mremap(self, old: int, old_len: int, new_len: int, flags: int, ret: int) -> None:
         """A successful mremap that returned ``ret`` (the new address)."""
-        old_size, new_size = page_up(old_len, self.page), page_up(new_len, self.page)
-        pieces = self._overlapping(old, old + max(old_size, 1))
-        template = pieces[0] if pieces else Region(old, old + old_size, Prot.PROT_READ | Prot.PROT_WRITE, False, True,
-                                                   accounted=True)
+        page = self.page
+        old_size, new_size = -(-old_len // page) * page, -(-new_len // page) * page
+        template = self.regions.get(old)
+        if template is None:
+            pieces = self._overlapping(old, old + max(old_size, 1))
+            template = pieces[0] if pieces else Region(old, old + old_size, Prot.PROT_READ | Prot.PROT_WRITE, False,
+                                                       True, accounted=True)
+            if template.start < old:  # the range starts inside a region: its file offset moves on
+                template = template._replace(start=old, offset=template.offset + (old - template.start))
         if int(flags) & _DONTUNMAP:
             # Pages move, the old range stays mapped (empty); the new range is charged again.
             self.munmap(ret, new_size)
@@ -467,7 +473,10 @@ class AddressSpace:
                 self._merge_around(old, old + new_size)
             return
         self.munmap(old, old_size)
-        self.munmap(ret, new_size)  # MREMAP_FIXED clobbers the target
+        if not self._free(ret, ret + new_size):
+            self.munmap(ret, new_size)  # MREMAP_FIXED clobbers the target
+        elif self.released.total:
+            self.released.remove(ret, ret + new_size)
         self._place(template._replace(start=ret, end=ret + new_size))
 
     def brk(self, requested: int, ret: int) -> None:
