@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import TracememError
+from .errors import InputError, TracememError, UsageError
 from .events import ParseReport
 from .text import printable
 
@@ -167,7 +167,6 @@ UnchargeOpt = typer.Option(False, "--uncharge-unfaulted", help="Removing write f
 
 
 def _options(overcommit: str, uncharge: bool) -> dict[str, Any]:
-    from .errors import UsageError
 
     if overcommit not in ("heuristic", "always", "never", "0", "1", "2"):
         raise UsageError(f"--overcommit {overcommit!r}: expected heuristic, always or never")
@@ -185,7 +184,7 @@ def _load(logs: List[str], baseline: Optional[Path]) -> tuple[Any, Any]:
         try:
             text = baseline.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
-            raise __import__("tracemem").InputError(f"{baseline}: cannot read ({exc.strerror})") from None
+            raise InputError(f"{baseline}: cannot read ({exc.strerror})") from None
         regions = parse_maps(text, str(baseline))
     return trace, regions
 
@@ -207,7 +206,7 @@ def timeline(
 
     try:
         if output_format(output) == "jsonl":
-            raise __import__("tracemem").UsageError(f"{output}: the timeline is written as .parquet or .csv")
+            raise UsageError(f"{output}: the timeline is written as .parquet or .csv")
         options = _options(overcommit, uncharge_unfaulted)
         trace, regions = _load(logs, baseline)
         df = trace.timeline(regions, **options)
@@ -319,7 +318,6 @@ def plot(
     baseline: Optional[Path] = BaselineOpt,
 ) -> None:
     """Chart VSZ over time: reserved, committed and file-backed bytes, phases shaded."""
-    from .errors import UsageError
     from .plot import chart_format, save
 
     try:

@@ -202,17 +202,11 @@ class Replayer:
                     self._apply_baseline(sp)
                 self._row(event, sp, None, None, "exec")
             return
+        # Successful mmap, munmap and mremap took the fast paths above.
         sp = self._space_of(event.pid)
         space = sp.space
         page = self.page
-        if kind is Mmap:
-            self._mmap(event, d)
-        elif kind is Munmap:
-            lo, hi = d.addr, d.addr + page_up(d.length, page)
-            role = _role_at(space, lo)
-            space.munmap(d.addr, d.length)
-            self._row(event, sp, lo, hi, role)
-        elif kind is Mprotect:
+        if kind is Mprotect:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             role = _role_at(space, lo)
             space.mprotect(d.addr, d.length, int(d.prot))
@@ -235,16 +229,6 @@ class Replayer:
                 advice = {4: 4, 5: 8, 7: 8, 10: 21, 8: 22, 3: 3}.get(advice, -1)
             space.madvise(d.addr, d.length, advice)
             self._row(event, sp, lo, hi, _role_at(space, lo))
-        elif kind is Mremap:
-            ret = event.ret
-            if ret is None or ret < 0:
-                return
-            old_hi = d.old_addr + page_up(d.old_length, page)
-            new_hi = ret + page_up(d.new_length, page)
-            lo, hi = min(d.old_addr, ret), max(old_hi, new_hi)
-            role = _role_at(space, d.old_addr)
-            space.mremap(d.old_addr, d.old_length, d.new_length, int(d.flags), ret)
-            self._row(event, sp, lo, hi, role)
         elif kind is Brk:
             ret = event.ret
             if ret is None:
