@@ -22,7 +22,8 @@ from typing import Any, Iterable, Iterator
 
 from ..events import ParseReport
 from .source import split_lines
-from .strace import R_STACK, Clock, StraceFileReader, assemble, finish_rows
+from .values import DECODED_SYSCALLS
+from .strace import R_STACK, scan_mask, Clock, StraceFileReader, assemble, finish_rows
 
 Batch = dict
 
@@ -36,6 +37,7 @@ class BlockJob:
     relative: bool | None
     fast: bool
     columns: tuple[str, ...] | None
+    scanner: bool = False
 
 
 @dataclass
@@ -62,6 +64,14 @@ def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
     return {name: cols[name] for name in columns}
 
 
+def args_for(columns: tuple[str, ...] | None) -> frozenset[str] | None:
+    """The syscalls whose argument text a column selection needs: all when it asks for the
+    arguments, else only those decoded (memory and process calls)."""
+    if columns is None or "args" in columns:
+        return None
+    return DECODED_SYSCALLS
+
+
 def run_block(job: BlockJob) -> BlockResult:
     """Worker: parse one block in block-local mode."""
     if job.relative:
@@ -70,6 +80,9 @@ def run_block(job: BlockJob) -> BlockResult:
     lines = split_lines(job.data)
     report = ParseReport()
     reader = StraceFileReader(job.path, report, job.default_pid, job.fast)
+    reader.args_for = args_for(job.columns)
+    reader.scan_mask = scan_mask(job.columns)
+    reader.use_scanner = job.scanner
     reader.block_local = True
     reader.line_no = job.start_line - 1
     reader.relative = job.relative
@@ -119,6 +132,8 @@ class BlockStitcher:
     def __init__(self, path: str, report: ParseReport, default_pid: int | None, fast: bool,
                  columns: tuple[str, ...] | None):
         self.reader = StraceFileReader(path, report, default_pid, fast)
+        self.reader.args_for = args_for(columns)
+        self.reader.scan_mask = scan_mask(columns)
         self.report = report
         self.fast = fast
         self.columns = columns
@@ -252,15 +267,25 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
         _block()
         relative = stitcher.reader.relative
         pool = _pool(workers)
-        pending: deque[bytes] = deque()
+        # At most a few blocks in flight: the file is read as the workers go, and results do
+        # not pile up while the caller is busy with earlier batches (bounded memory).
+        window: deque[tuple[bytes, Any]] = deque()
+        limit = 2 * workers
+        scanner = stitcher.reader.use_scanner
 
-        def jobs() -> Iterator[BlockJob]:
-            for data, start in blocks:
-                pending.append(data)
-                yield BlockJob(path, data, start, default_pid, relative, fast, columns)
+        def submit() -> None:
+            item = next(blocks, None)
+            if item is not None:
+                data, start = item
+                job = BlockJob(path, data, start, default_pid, relative, fast, columns, scanner)
+                window.append((data, pool.apply_async(run_block, (job,))))
 
-        for result in pool.imap(run_block, jobs(), chunksize=1):
-            data = pending.popleft()
+        for _ in range(limit):
+            submit()
+        while window:
+            data, pending_result = window.popleft()
+            result = pending_result.get()
+            submit()
             if stitcher.usable(result):
                 batch = stitcher.apply(result)
             else:

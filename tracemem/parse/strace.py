@@ -16,6 +16,7 @@ attach notice cut in two.
 from __future__ import annotations
 
 import errno as _errno
+import os
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -25,6 +26,33 @@ from ..events import LineIssue, ParseReport, Skip, State
 from .grammar import terminal_regex
 from .lines import LineRecord, LineSyntaxError, fast_line, lark_line
 from .values import DECODED_SYSCALLS, decode
+
+try:  # the compiled line splitter (tracemem/parse/_scan.c); optional, the pure-Python path is complete
+    from ._scan import scan as _SCAN
+except ImportError:  # pragma: no cover - no compiler when the package was built
+    _SCAN = None
+
+#: use the compiled scanner when it is built (tests switch it off to compare both paths);
+#: the environment variable TRACEMEM_PURE_PYTHON=1 switches it off too
+USE_SCANNER = _SCAN is not None and not os.environ.get("TRACEMEM_PURE_PYTHON")
+_SPECIAL_KINDS = re.compile(rb"[XG]")
+# The scanner's columns (_scan.c) and the output columns each one serves.
+_SCAN_COLUMNS = {"line": 0, "end_line": 1, "pid": 2, "time": 3, "syscall": 4, "args": 5, "ret": 6,
+                 "ret_text": 6, "errno": 7, "errmsg": 8, "ret_detail": 9, "duration": 10}
+_ALL_SCAN = (1 << 11) - 1
+
+
+def scan_mask(columns: tuple[str, ...] | None) -> int:
+    """The scanner columns a column selection needs (arguments always: decoding uses them)."""
+    if columns is None:
+        return _ALL_SCAN
+    mask = 1 << 5
+    for name in columns:
+        if name in _SCAN_COLUMNS:
+            mask |= 1 << _SCAN_COLUMNS[name]
+        elif name not in ("decoded", "decode_error", "sysno", "ip", "stack", "state", "injected"):
+            return _ALL_SCAN
+    return mask
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _GLUED_NOTICE = re.compile(r"strace: Process \d+ (?:attached|detached)")
@@ -204,6 +232,13 @@ class StraceFileReader:
         # Block-local mode: tasks whose calls from earlier blocks are already settled by a marker.
         self.touched: set[str | None] = set()
         self.unprefixed = False
+        #: syscall names whose argument text is needed (None: all); the others' may be left out
+        self.args_for: frozenset[str] | None = None
+        self.use_scanner = USE_SCANNER and fast
+        #: the scanner's columns to build (see scan_mask)
+        self.scan_mask = _ALL_SCAN
+        #: blocks the compiled scanner took (for tests and benchmarks)
+        self.scanned_blocks = 0
 
     def _relative(self, stamp: str) -> Any:
         """A -r delta added to the running sum; an absolute stamp in a mixed file stays as is."""
@@ -244,6 +279,10 @@ class StraceFileReader:
         text = "\n".join(lines)
         if "\x1b" in text:
             text = _ANSI.sub("", text)
+        elif self.use_scanner and self.carry is None:
+            rows = self._feed_scanned(lines, text)
+            if rows is not None:
+                return rows
         found = block.vector(text)
         if len(found) != len(lines):  # pragma: no cover - a line end the split and the regex disagree on
             return self._feed_loop(lines)
@@ -307,6 +346,66 @@ class StraceFileReader:
         simple = [i for i in range(count) if simple_mask[i]] if special else range(count)
         self.report.parsed += parsed + len(simple)
         self.vector_rows = (start, simple, P, ST, NM, AR, RT, DU, emitted)
+        return rows
+
+    def _feed_scanned(self, lines: list[str], text: str) -> list[Any] | None:
+        """``feed_block`` with the compiled scanner: it takes the complete calls and the
+        unfinished/resumed pairs it is sure of (see _scan.c); the other syscall, signal and exit
+        lines go through the same per-line code as in the pure-Python path. None (before any
+        state changed) when the block holds a line only that path handles."""
+        out = _SCAN(text, self.args_for, self.scan_mask)
+        if out is None:
+            return None
+        kinds, has_pid, missing_pid, pids, cols = out
+        count = len(lines)
+        if len(kinds) != count or b"O" in kinds:
+            return None
+        default_pid = self.default_pid
+        if missing_pid and default_pid is None and (has_pid or self.prefixed):
+            return None  # an unprefixed line in a multi-task capture: the live set decides
+        special = [m.start() for m in _SPECIAL_KINDS.finditer(kinds)]
+        block = _block()
+        found = block.vector("\n".join([lines[i] for i in special])) if special else []
+        if len(found) != len(special):  # pragma: no cover - defensive
+            return None
+        rest = block.rest
+        for i, f in zip(special, found):
+            if kinds[i] == 71:  # G: a signal or exit line; a notice glued into it cuts the line
+                if "strace: Process" in lines[i]:
+                    return None
+            elif not (f[3] or f[4]) or (f[9] and rest(f[9]) is None):
+                return None  # a line the per-line code would parse with Lark (it may be cut)
+        start = self.line_no
+        self.report.lines += count
+        self.line_no += count
+        self.block_first = start + 1
+        self.rows = rows = []
+        if has_pid:
+            live = self.live
+            for pid in pids:
+                if pid not in live:
+                    self._seen(pid)
+        elif default_pid is None and kinds.count(b"G") < count:
+            self.unprefixed = True
+        emitted: list[tuple[int, int]] = []
+        parsed = 0
+        tuple_ = self._tuple
+        for i, f in zip(special, found):
+            before = len(rows)
+            n = start + i + 1
+            if kinds[i] == 71:
+                self._slow(lines[i], n)
+            else:
+                tuple_(f, n)
+                parsed += 1
+            if self.needs_sequential:
+                return rows
+            if len(rows) > before:
+                emitted.append((i, len(rows) - before))
+        joined = kinds.count(b"J")
+        self.report.parsed += parsed + len(cols[1]) + joined
+        self.vector_rows = ("C", start, cols, emitted)
+        self.scanned_blocks += 1
         return rows
 
     def _tuple(self, t: tuple[str, ...], n: int) -> bool:
@@ -930,7 +1029,11 @@ def assemble(reader: StraceFileReader, rows: list[Any], clock: Clock, fast: bool
             else:
                 plain.append(row)
         return (finish_rows(plain, clock, fast, columns) if plain else {}), markers
-    start, simple, P, ST, NM, AR, RT, DU, emitted = vector
+    if vector[0] == "C":
+        _, start, ccols, emitted = vector
+        simple = ccols[1]
+    else:
+        start, simple, P, ST, NM, AR, RT, DU, emitted = vector
     lines_of: list[int] = []
     k = 0
     special_markers: list[tuple[int, int, Any]] = []
@@ -946,7 +1049,10 @@ def assemble(reader: StraceFileReader, rows: list[Any], clock: Clock, fast: bool
         if item.__class__ is not tuple:
             plain.append(item)
             lines_of.append(start + len(P))
-    base = _simple_columns(reader, start, simple, P, ST, NM, AR, RT, DU, clock, fast, columns)
+    if vector[0] == "C":
+        base = _scanned_columns(reader, start, ccols, clock, fast, columns)
+    else:
+        base = _simple_columns(reader, start, simple, P, ST, NM, AR, RT, DU, clock, fast, columns)
     if not plain:
         return base, [(bisect_left(simple, j) + idx, m) for j, idx, m in special_markers]
     special = finish_rows(plain, clock, fast, columns)
@@ -1020,6 +1126,57 @@ def _simple_columns(reader: StraceFileReader, start: int, simple: Any, P: Any, S
         out["ret_text"] = rets
     none = [None] * count
     for key in ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"):
+        if key in need:
+            out[key] = list(none)
+    if "state" in need:
+        out["state"] = [_COMPLETE] * count
+    if "injected" in need:
+        out["injected"] = [False] * count
+    keys = _ALL_COLUMNS if columns is None else tuple(dict.fromkeys(tuple(columns) + ("decoded", "decode_error")))
+    return {key: out[key] for key in keys}
+
+
+def _scanned_columns(reader: StraceFileReader, start: int, cols: tuple[list[Any], ...], clock: Clock,
+                     fast: bool, columns: tuple[str, ...] | None) -> dict[str, list[Any]]:
+    """Columns of the rows the compiled scanner took (complete calls and joined pairs)."""
+    first, at, pids, stamps, names, args, rets, errnos, msgs, details, durs = cols
+    count = len(at)
+    decoded: list[Any] = [None] * count
+    why: list[str | None] = [None] * count
+    wanted = DECODED_SYSCALLS
+    for k in [k for k, name in enumerate(names) if name in wanted]:
+        decoded[k], why[k] = decode(names[k], args[k], fast)
+    out: dict[str, list[Any]] = {"decoded": decoded, "decode_error": why}
+    need = set(columns) if columns is not None else set(_ALL_COLUMNS)
+    if "line" in need:
+        out["line"] = [start + i + 1 for i in first]
+    if "end_line" in need:
+        out["end_line"] = [start + i + 1 for i in at]
+    if "pid" in need:
+        default = reader.default_pid
+        out["pid"] = [p if p is not None else int(default) for p in pids] if default is not None else pids
+    if "time" in need:
+        out["time"] = clock.times(stamps)
+    elif not clock.kinds and count:
+        clock.note(stamps[:1])
+    if "duration" in need:
+        out["duration"] = [float(d) if d else None for d in durs]
+    if "syscall" in need:
+        out["syscall"] = names
+    if "args" in need:
+        out["args"] = args
+    if "ret" in need:
+        out["ret"] = [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
+    if "ret_text" in need:
+        out["ret_text"] = rets
+    if "errno" in need:
+        out["errno"] = errnos
+    if "errmsg" in need:
+        out["errmsg"] = msgs
+    if "ret_detail" in need:
+        out["ret_detail"] = details
+    none = [None] * count
+    for key in ("sysno", "ip", "stack"):
         if key in need:
             out[key] = list(none)
     if "state" in need:

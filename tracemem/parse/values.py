@@ -830,14 +830,59 @@ def _fast_typed(name: str, text: str) -> Decoded | None:
     if name == "brk":
         a = fi(text) if n == 1 else None
         return None if a is None else Brk(a)
+    if name == "execve":
+        return _fast_execve(text)
     if name == "exit_group" or name == "exit":
         a = fi(text) if n == 1 else None
         return None if a is None else Exit(a)
     return None
 
 
+_STR = r'"([^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"(\.\.\.)?'
+# execve(path, argv, envp) in strace's default form: a string, an array of strings (maybe ending
+# in "..."), and the environment as an address with a "/* N vars */" comment.
+_EXECVE_RE = re.compile(
+    _STR + r', \[((?:"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"(?:\.\.\.)?, )*"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"(?:\.\.\.)?)?(, \.\.\.)?\]'
+    r', (?:0x[0-9a-f]+|NULL) /\* (\d+ vars?) \*/')
+_ARGV_ITEM = re.compile(_STR)
+
+
+def _fast_execve(text: str) -> Execve | None:
+    m = _EXECVE_RE.fullmatch(text)
+    if m is None:
+        return None
+    path, path_cut, items, more, comment = m.groups()
+    truncated = bool(path_cut or more)
+    argv: list[str] = []
+    if items:
+        for body, cut in _ARGV_ITEM.findall(items):
+            argv.append(unescape(body))
+            truncated = truncated or bool(cut)
+    count = _VARS_RE.fullmatch(comment)
+    return Execve(unescape(path), tuple(argv), int(count.group(1)) if count else None, None, None, None,
+                  truncated)
+
+
+_DECODE_CACHE: dict[tuple[str, str], tuple[Decoded | None, str | None]] = {}
+
+
 def decode(name: str, args: str, fast: bool = True) -> tuple[Decoded | None, str | None]:
-    """Typed arguments of a memory or process syscall: (record, None) or (None, reason)."""
+    """Typed arguments of a memory or process syscall: (record, None) or (None, reason).
+
+    The fast path remembers results by text (the records are immutable; mmap and brk argument
+    lists repeat a lot across processes)."""
+    if fast:
+        key = (name, args)
+        hit = _DECODE_CACHE.get(key)
+        if hit is None:
+            if len(_DECODE_CACHE) > 20_000:
+                _DECODE_CACHE.clear()
+            hit = _DECODE_CACHE[key] = _decode(name, args, fast)
+        return hit
+    return _decode(name, args, fast)
+
+
+def _decode(name: str, args: str, fast: bool) -> tuple[Decoded | None, str | None]:
     decoder = _DECODERS.get(name)
     if decoder is None:
         return None, None
