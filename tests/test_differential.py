@@ -1,6 +1,7 @@
 """The grammar is the authority: the fast paths must give exactly what plain Lark gives.
 
-* every line of every corpus file: block regex + state machine vs Lark line by line;
+* every line of every corpus file: block regex + state machine vs Lark line by line, with and
+  without the compiled scanner;
 * parallel workers with tiny blocks (so that calls, frames and notices straddle block
   boundaries) vs one sequential pass;
 * the fast argument parser and the fast typed decoders vs the Lark ``args`` rule.
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tracemem.events import ParseReport
+from tracemem.parse import strace
 from tracemem.parse.lines import LineSyntaxError, fast_line, lark_line
 from tracemem.parse.values import decode, fast_parse_args, parse_args
 from tracemem.trace import iter_batches
@@ -22,7 +24,18 @@ from conftest import ids, own_logs, peer_logs
 ALL = peer_logs() + own_logs()
 
 
-def table(path: Path, **kw: object) -> tuple[dict, tuple]:
+SCANNER = [pytest.param(True, id="scanner"), pytest.param(False, id="python")] if strace._SCAN else [
+    pytest.param(False, id="python")]
+
+
+def table(path: Path, scanner: bool | None = None, **kw: object) -> tuple[dict, tuple]:
+    if scanner is not None:
+        saved = strace.USE_SCANNER
+        strace.USE_SCANNER = scanner
+        try:
+            return table(path, **kw)
+        finally:
+            strace.USE_SCANNER = saved
     report = ParseReport()
     merged: dict[str, list] = {}
     for batch in iter_batches(path, report=report, **kw):
@@ -34,18 +47,20 @@ def table(path: Path, **kw: object) -> tuple[dict, tuple]:
     return merged, account
 
 
+@pytest.mark.parametrize("scanner", SCANNER)
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
-def test_fast_path_equals_plain_lark(path: Path) -> None:
-    fast = table(path, fast=True, workers=1)
+def test_fast_path_equals_plain_lark(path: Path, scanner: bool) -> None:
+    fast = table(path, scanner, fast=True, workers=1)
     slow = table(path, fast=False, workers=1)
     assert fast == slow
 
 
+@pytest.mark.parametrize("scanner", SCANNER)
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
-def test_parallel_blocks_equal_one_pass(path: Path) -> None:
-    one = table(path, workers=1)
-    assert table(path, workers=2, block_size=2500) == one
-    assert table(path, workers=1, block_size=1500) == one
+def test_parallel_blocks_equal_one_pass(path: Path, scanner: bool) -> None:
+    one = table(path, False, workers=1)
+    assert table(path, scanner, workers=2, block_size=2500) == one
+    assert table(path, scanner, workers=1, block_size=1500) == one
 
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))

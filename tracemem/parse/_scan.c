@@ -652,4 +652,14 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_scan", "Compiled line splitter of the strace fast path.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }
+/* Bumped whenever scan()'s behaviour or result changes; strace.py ignores a stale build. */
+#define SCAN_ABI 1
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "ABI", SCAN_ABI) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

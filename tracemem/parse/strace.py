@@ -28,7 +28,10 @@ from .lines import LineRecord, LineSyntaxError, fast_line, lark_line
 from .values import DECODED_SYSCALLS, decode
 
 try:  # the compiled line splitter (tracemem/parse/_scan.c); optional, the pure-Python path is complete
-    from ._scan import scan as _SCAN
+    from . import _scan
+
+    # a build left from an older _scan.c (an editable install not rebuilt) is not used
+    _SCAN = _scan.scan if getattr(_scan, "ABI", None) == 1 else None
 except ImportError:  # pragma: no cover - no compiler when the package was built
     _SCAN = None
 
