@@ -13,6 +13,8 @@ Measured, best of ``--repeat`` runs each, on the same file in the same process:
 * ``tracemem stats FILE --json`` as a subprocess (the full CLI: every line accounted for,
   unfinished/resumed joined, memory and process syscalls decoded), with the peak resident memory
   of its whole process tree (workers included);
+* the same with ``TRACEMEM_PURE_PYTHON=1`` (the compiled scanner switched off: what an install
+  without a C compiler gets);
 * ``tracemem parse FILE -o events.parquet`` as a subprocess, the same way;
 * plain Lark: a per-line ``Lark.parse`` (LALR) of the first 20,000 lines, for scale.
 
@@ -68,11 +70,12 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_cli(args: list[str]) -> tuple[float, int]:
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall time and peak tree RSS of a tracemem command."""
     cmd = [sys.executable, "-m", "tracemem", *args]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
     peak = 0
 
     def poll() -> None:
@@ -123,8 +126,14 @@ def main() -> None:
     size = ns.trace.stat().st_size
     print(f"trace: {ns.trace} ({lines:,} lines, {size / 2**20:.0f} MiB); cores: {os.cpu_count()}")
     base = min(baseline(ns.trace) for _ in range(ns.repeat))
+    from tracemem.parse import strace
+
+    if strace._SCAN is None:
+        print("note: the compiled scanner is not built here; tracemem runs its pure-Python path")
     stats = min((run_cli(["stats", str(ns.trace), "--json", "--no-progress"]) for _ in range(ns.repeat)),
                 key=lambda r: r[0])
+    pure = min((run_cli(["stats", str(ns.trace), "--json", "--no-progress"], {"TRACEMEM_PURE_PYTHON": "1"})
+                for _ in range(ns.repeat)), key=lambda r: r[0])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "events.parquet"
         parse = min((run_cli(["parse", str(ns.trace), "-o", str(out), "--no-progress"])
@@ -134,6 +143,7 @@ def main() -> None:
     rows = [
         ("strace-process-tree events() (baseline)", base, None),
         ("tracemem stats --json", stats[0], stats[1]),
+        ("tracemem stats --json, pure Python (no scanner)", pure[0], pure[1]),
         (f"tracemem parse -o events.parquet ({parquet_mb:.0f} MiB)", parse[0], parse[1]),
     ]
     print(f"{'what':52} {'seconds':>8} {'lines/s':>10} {'vs baseline':>12} {'peak RSS':>10}")
