@@ -82,7 +82,7 @@ TRICKY = [
     '100 12:00:00.000010 ioctl(1, TCGETS, {c_iflag=0 /* a ) comment */}) = -1 ENOTTY (Inappropriate ioctl for device)',
     '100 12:00:00.000011 f(((((((1))))))) = 0',
     '100 12:00:00.000012 f((((((((1)))))))) = 0',
-    '100 12:00:00.000013 openat(AT_FDCWD</root>, "a", O_RDONLY) = 3</root/a>',
+    '100 12:00:00.000013 openat(AT_FDCWD</root>, "a", O_RDONLY) = 3</root/a> <0.000020>',
     '100 12:00:00.000014 getpid() = 100 (INJECTED)',
     '100 12:00:00.000015 getpid() = -1 (errno 18)',
     '100 12:00:00.000016 getpid() = 100 <unavailable>',
@@ -121,11 +121,13 @@ def test_classification_of_tricky_lines() -> None:
     assert (k[5], k[7]) == ("U", "J")          # paired across another task's line
     assert k[8] == "S" and k[9] == "S" and k[10] == "S"   # (Timeout), strings, comments
     assert k[11] == "S" and k[12] == "X"        # six nested brackets are the grammar's limit
-    assert k[13] == "X"                         # -y decorations are left to Python
+    assert k[13] == "S"                         # -y decorations on arguments and return value
     assert k[14] == "X" and k[15] == "X" and k[16] == "X" and k[17] == "X"
     assert (k[18], k[19]) == ("U", "J")
     assert (k[20], k[21]) == ("U", "J")
     assert (k[22], k[23]) == ("X", "X")         # a resumed end of another call
+    row = cols[1].index(12)
+    assert (cols[5][row], cols[9][row], cols[10][row]) == ('AT_FDCWD</root>, "a", O_RDONLY', "</root/a>", "0.000020")
     assert k[25] == "X" and k[27] == "X"        # execve is never paired
     assert (k[30], k[31]) == ("U", "J")         # = ? with an errno
     assert k[34] == "X"                         # junk after the return value
@@ -168,6 +170,7 @@ def test_blocks_the_scanner_declines() -> None:
         ["100 getpid() = 100", " > /usr/lib/libc.so.6(getpid+0x7) [0xe8f37]", "100 getpid() = 100"],
         ["100 getpid() = 100", "", "100 getpid() = 100"],
         ["100 12:00:00.000001 --- SIGCHLD strace: Process 5 attached{si_signo=SIGCHLD} ---", "100 getpid() = 1"],
+        ["100 getpid() = 1", "100 +++ superseded by execve in pid 101 +++", "100 getpid() = 1"],
     ):
         reader = StraceFileReader("t", ParseReport())
         reader.use_scanner = True
@@ -196,7 +199,9 @@ names = st.sampled_from(["read", "futex", "wait4", "mmap", "epoll_wait", "execve
 plain_args = st.sampled_from([
     "", "3", "-1, NULL, 0, NULL", "NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0",
     '"/usr/lib/x.so", O_RDONLY', '[{fd=3, events=POLLIN}], 1, 1000', '"a)b\\"", 4', "0x7f /* c ) */",
-    "3</etc/passwd>", "((((((1))))))", "(((((((1)))))))", '"unterminated', "{a=[1, 2], b=(3)}",
+    "3</etc/passwd>", 'AT_FDCWD</root>, "a", O_RDONLY', "1</dev/pts/1<char 136:1>>",
+    "4<UNIX-STREAM:[1->2]>", "5<a->>", "6<a-->b>", "7<a->b>", "x<unfinished", "[3</x>, 4</y(z)>]",
+    "3<>", "<...>", "8</a\"b>", "((((((1))))))", "(((((((1)))))))", '"unterminated', "{a=[1, 2], b=(3)}",
     '"/bin/true", ["true"], 0x7ffd /* 3 vars */', "a, b, <<", "x]", "tail,", ", lead",
 ])
 tails = st.sampled_from([
@@ -204,6 +209,8 @@ tails = st.sampled_from([
     "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)", "= 0x7f0000000000", "= 3</x>",
     "= 1 (INJECTED)", "= -1 (errno 18)", "= 5 <unavailable>", "= -1 ENOENT", "= 0 (a) (b)", "= 0 junk",
     "=0<1.5>", "= -1ENOENT(x)", "= 0x", "= 1 (flags O_RDONLY) <0.1>",
+    "= 3</x> <0.1>", "= -1</x> ENOENT (y)", "= 3</a->>", "= 3<12>", "= 3</x> (flags) <0.1>",
+    "= 3<unavailable>", "= 3 </x>  ", "=3</x>E(x)", "= 3<</x>>", "= 3</x></y>", "= 3<...>",
 ])
 pid_pool = st.sampled_from(["100", "101", "102", "[pid   103]", "104<comm>", ""])
 

@@ -23,10 +23,12 @@
  *   prefix   [ \t]* ( \d{1,9}[ \t]+ | "[pid" " "+ \d+ "]" [ \t]* )?
  *            ( (\d\d:\d\d:\d\d(\.\d{1,9})? | \d+\.\d{1,9} | \d{10,}) [ \t]+ )?
  *   head     NAME "("  |  "<... " NAME " resumed>"
- *   args     the ARGS terminal: strings, comments and brackets (any close for any open, six
- *            levels), no "<" anywhere (decorations are left to Python)
+ *   args     the ARGS terminal: strings, comments, brackets (any close for any open, six
+ *            levels) and simple -y decorations ("<" [^<>]* ">" not ending in "->"); other "<"
+ *            forms ("<<", nested or "->" decorations of -yy) are left to Python
  *   tail     "<unfinished ...>" at the end of the line, or ")" [ \t]* "=" [ \t]* RETVAL then
- *            [ \t]* (E[A-Z0-9_]+)? [ \t]* ("(" [^()]* ")")? [ \t]* ("<" \d+(\.\d{1,9})? ">")? [ \t]*
+ *            [ \t]* DECO? [ \t]* (E[A-Z0-9_]+)? [ \t]* ("(" [^()]* ")")? [ \t]*
+ *            ("<" \d+(\.\d{1,9})? ">")? [ \t]*
  *
  * A task's unfinished call is joined to its resumed end only when the state machine would join
  * them with nothing else happening: the task's previous resumed call in this block completed
@@ -87,6 +89,21 @@ static Py_ssize_t skip_ws(const char *t, Py_ssize_t p, Py_ssize_t le) {
     return p;
 }
 
+/* A -y decoration at p ("<" ... ">", e.g. "</usr/lib/libc.so.6>"): the position after it, or -1
+ * when it is not one this scanner decides. Taken: no "<" inside and no "-" right before the
+ * closing ">" (the grammar's DECO reads "->" as one unit, so "<a->>" is one decoration); not
+ * "<unfinished ", "<detached " or "<..." (DECO's lookahead). */
+static Py_ssize_t deco_end(const char *t, Py_ssize_t p, Py_ssize_t le) {
+    Py_ssize_t n = le - p;
+    if ((n >= 12 && memcmp(t + p, "<unfinished ", 12) == 0) ||
+        (n >= 10 && memcmp(t + p, "<detached ", 10) == 0) || (n >= 4 && memcmp(t + p, "<...", 4) == 0))
+        return -1;
+    Py_ssize_t q = p + 1;
+    while (q < le && t[q] != '<' && t[q] != '>') q++;
+    if (q >= le || t[q] != '>' || t[q - 1] == '-') return -1;
+    return q + 1;
+}
+
 /* The ARGS extent from p: returns the position where it stops (a ")" or "<" at depth 0, or the
  * end of the line), or -1 when the text is not something this scanner decides. */
 static Py_ssize_t scan_args(const char *t, Py_ssize_t p, Py_ssize_t le) {
@@ -132,9 +149,13 @@ static Py_ssize_t scan_args(const char *t, Py_ssize_t p, Py_ssize_t le) {
             depth--;
             p++;
             break;
-        case '<':
-            if (depth == 0) return p;
-            return -1;
+        case '<': {
+            /* "<<" is an atom of its own: left to Python */
+            Py_ssize_t q = (p + 1 < le && t[p + 1] == '<') ? -1 : deco_end(t, p, le);
+            if (q < 0) return depth == 0 ? p : -1;
+            p = q;
+            break;
+        }
         default:
             p++;
         }
@@ -283,8 +304,18 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
     }
     r->ret.s = rs;
     r->ret.e = p;
-    /* the rest: errno, one parenthesis, duration */
+    /* the rest: a decoration, errno, one parenthesis, duration */
     Py_ssize_t q = skip_ws(t, p, le);
+    span deco = {0, 0};
+    if (q < le && t[q] == '<' && q + 1 < le && !is_digit((unsigned char)t[q + 1])) {
+        if (le - q >= 13 && memcmp(t + q, "<unavailable>", 13) == 0) return K_X;
+        Py_ssize_t e = (t[q + 1] == '<') ? -1 : deco_end(t, q, le);
+        if (e < 0) return K_X;
+        deco.s = q;
+        deco.e = e;
+        p = e;
+        q = skip_ws(t, p, le);
+    }
     if (q < le && t[q] == 'E' && q + 1 < le) {
         Py_ssize_t e = q + 1;
         while (e < le) {
@@ -312,6 +343,7 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
                 (n == 7 && memcmp(t + in.s, "DELAYED", 7) == 0))
                 return K_X;
             if (r->ret.e - r->ret.s == 2 && memcmp(t + r->ret.s, "-1", 2) == 0) return K_X;
+            if (deco.e > 0) return K_X;  /* "<deco>; detail": left to Python */
             r->detail = in;
         }
         p = e + 1;
@@ -336,6 +368,7 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
     }
     q = skip_ws(t, p, le);
     if (q != le) return K_X;
+    if (deco.e > 0) r->detail = deco;  /* the return value's decoration, brackets included */
     r->form = resumed ? F_RES : F_CALL;
     r->clean = 1;
     return (resumed || r->execve) ? K_X : K_S;
@@ -653,7 +686,7 @@ static struct PyModuleDef module = {
 };
 
 /* Bumped whenever scan()'s behaviour or result changes; strace.py ignores a stale build. */
-#define SCAN_ABI 1
+#define SCAN_ABI 2
 
 PyMODINIT_FUNC PyInit__scan(void) {
     PyObject *m = PyModule_Create(&module);
