@@ -163,3 +163,19 @@ def test_terminal_escapes_in_trace_text_are_neutralised(tmp_path: Path) -> None:
     assert "/tmp/\\x1b]0;pwned\\x07x" in result.stdout
     summary = run("summary", str(log))
     assert "\x1b" not in summary.stdout and "\x07" not in summary.stdout
+
+
+def test_tables_written_to_a_pipe_are_not_cut() -> None:
+    """Piped or redirected output keeps whole tables (rich would cut them to 80 columns)."""
+    import subprocess
+    import sys
+
+    from conftest import SAMPLES
+
+    out = subprocess.run([sys.executable, "-m", "tracemem", "summary", str(SAMPLES / "go-http.trace")],
+                         capture_output=True, text=True, env={k: v for k, v in __import__("os").environ.items()
+                                                               if k != "COLUMNS"})
+    assert out.returncode == 0, out.stderr
+    assert "peak traced VSZ" in out.stdout and "Go runtime reservation" in out.stdout
+    assert "…" not in out.stdout
+    assert max(map(len, out.stdout.splitlines())) > 80

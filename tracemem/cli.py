@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,16 @@ app = typer.Typer(
     ),
 )
 
-stdout = Console(highlight=False, soft_wrap=True)
+def _stdout_width() -> int | None:
+    """Tables written to a pipe or file are never cut to 80 columns (rich's default there):
+    COLUMNS when set, else wide enough for any table."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 10_000
+
+
+stdout = Console(highlight=False, soft_wrap=True, width=_stdout_width())
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LogsArg = typer.Argument(..., help="strace or dtruss log files (.gz/.xz/.zst too), globs, or - for standard input.")
