@@ -203,3 +203,28 @@ def test_regions_match_a_page_map(steps) -> None:
     assert t.reserved == sum(1 for v in pages.values() if v[0] == 0) * P
     assert t.released == len(released) * P
     assert t.committed <= t.vsz
+
+
+def test_released_pages_move_with_mremap() -> None:
+    """MADV_DONTNEED/FREE pages stay released when mremap moves the mapping (the kernel moves
+    the page tables, absent pages stay absent); a shrink drops the cut part's."""
+    space = AddressSpace()
+    space.mmap(BASE, 64 * MiB, RW, PA)
+    space.madvise(BASE + 16 * MiB, 16 * MiB, int(Advice.MADV_DONTNEED))
+    space.madvise(BASE + 48 * MiB, 16 * MiB, int(Advice.MADV_FREE))
+    new = BASE + GiB
+    space.mremap(BASE, 64 * MiB, 128 * MiB, int(MremapFlags.MREMAP_MAYMOVE), new)
+    assert space.totals().released == 32 * MiB
+    assert space.released.within(0, 1 << 48) == [(new + 16 * MiB, new + 32 * MiB), (new + 48 * MiB, new + 64 * MiB)]
+    # moved and shrunk: only the part kept moves
+    other = BASE + 2 * GiB
+    space.mremap(new, 128 * MiB, 40 * MiB, int(MremapFlags.MREMAP_MAYMOVE), other)
+    assert space.released.within(0, 1 << 48) == [(other + 16 * MiB, other + 32 * MiB)]
+    # DONTUNMAP: the pages go, the old range stays mapped and holds none of them
+    last = BASE + 3 * GiB
+    space.mremap(other, 40 * MiB, 40 * MiB, int(MremapFlags.MREMAP_MAYMOVE | MremapFlags.MREMAP_DONTUNMAP), last)
+    assert space.released.within(0, 1 << 48) == [(last + 16 * MiB, last + 32 * MiB)]
+    assert space.totals().released == 16 * MiB
+    # in place: nothing moves
+    space.mremap(last, 40 * MiB, 20 * MiB, 0, last)
+    assert space.released.within(0, 1 << 48) == [(last + 16 * MiB, last + 20 * MiB)]

@@ -224,6 +224,21 @@ class RangeSet:
             i += 1
         return total
 
+    def within(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of the set inside [start, end)."""
+        out = []
+        keys = self.ranges.keys()
+        i = max(self.ranges.bisect_right(start) - 1, 0)
+        while i < len(keys):
+            a = keys[i]
+            if a >= end:
+                break
+            b = self.ranges[a]
+            if b > start:
+                out.append((max(a, start), min(b, end)))
+            i += 1
+        return out
+
     def copy(self) -> "RangeSet":
         out = RangeSet()
         out.ranges = SortedDict(self.ranges)
@@ -457,11 +472,16 @@ class AddressSpace:
                                                        True, accounted=True)
             if template.start < old:  # the range starts inside a region: its file offset moves on
                 template = template._replace(start=old, offset=template.offset + (old - template.start))
+        # Released pages (MADV_DONTNEED/FREE) move with the mapping: they stay released there.
+        moved = self.released.within(old, old + min(old_size, new_size)) if self.released.total and ret != old else []
         if int(flags) & _DONTUNMAP:
             # Pages move, the old range stays mapped (empty); the new range is charged again.
             self.munmap(ret, new_size)
             self.regions[ret] = replace(template, start=ret, end=ret + new_size)
             self._merge_around(ret, ret + new_size)
+            for a, b in moved:
+                self.released.remove(a, b)
+                self.released.add(a - old + ret, b - old + ret)
             return
         if ret == old:
             if new_size < old_size:
@@ -478,6 +498,8 @@ class AddressSpace:
         elif self.released.total:
             self.released.remove(ret, ret + new_size)
         self._place(template._replace(start=ret, end=ret + new_size))
+        for a, b in moved:
+            self.released.add(a - old + ret, b - old + ret)
 
     def brk(self, requested: int, ret: int) -> None:
         """The raw brk syscall: returns the new break, or the old one on failure."""
