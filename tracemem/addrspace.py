@@ -212,17 +212,7 @@ class RangeSet:
                 break
 
     def size_within(self, start: int, end: int) -> int:
-        total = 0
-        keys = self.ranges.keys()
-        i = max(self.ranges.bisect_right(start) - 1, 0)
-        while i < len(keys):
-            a = keys[i]
-            if a >= end:
-                break
-            b = self.ranges[a]
-            total += max(0, min(b, end) - max(a, start))
-            i += 1
-        return total
+        return sum(b - a for a, b in self.within(start, end))
 
     def within(self, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of the set inside [start, end)."""

@@ -1097,13 +1097,7 @@ def _simple_columns(reader: StraceFileReader, start: int, simple: Any, P: Any, S
     names = [NM[i] for i in simple]
     default = reader.default_pid
     args = [AR[i].strip() for i in simple]
-    decoded: list[Any] = [None] * count
-    why: list[str | None] = [None] * count
-    wanted = DECODED_SYSCALLS
-    for k in [k for k, name in enumerate(names) if name in wanted]:
-        decoded[k], why[k] = decode(names[k], args[k], fast)
-    out: dict[str, list[Any]] = {"decoded": decoded, "decode_error": why}
-    need = set(columns) if columns is not None else set(_ALL_COLUMNS)
+    out, need = _decoded_start(names, args, fast, columns)
     lines = [start + i + 1 for i in simple]
     if "line" in need:
         out["line"] = lines
@@ -1127,10 +1121,28 @@ def _simple_columns(reader: StraceFileReader, start: int, simple: Any, P: Any, S
         out["ret"] = [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
     if "ret_text" in need:
         out["ret_text"] = rets
-    none = [None] * count
-    for key in ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"):
+    return _complete_columns(out, need, count, columns, ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"))
+
+
+def _decoded_start(names: list[str], args: list[str], fast: bool,
+                   columns: tuple[str, ...] | None) -> tuple[dict[str, list[Any]], set[str]]:
+    """The decoded arguments of complete calls taken in bulk, and the columns wanted."""
+    count = len(names)
+    decoded: list[Any] = [None] * count
+    why: list[str | None] = [None] * count
+    wanted = DECODED_SYSCALLS
+    for k in [k for k, name in enumerate(names) if name in wanted]:
+        decoded[k], why[k] = decode(names[k], args[k], fast)
+    need = set(columns) if columns is not None else set(_ALL_COLUMNS)
+    return {"decoded": decoded, "decode_error": why}, need
+
+
+def _complete_columns(out: dict[str, list[Any]], need: set[str], count: int, columns: tuple[str, ...] | None,
+                      blank: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The columns that are constant for complete calls taken in bulk, and the selection."""
+    for key in blank:
         if key in need:
-            out[key] = list(none)
+            out[key] = [None] * count
     if "state" in need:
         out["state"] = [_COMPLETE] * count
     if "injected" in need:
@@ -1144,13 +1156,7 @@ def _scanned_columns(reader: StraceFileReader, start: int, cols: tuple[list[Any]
     """Columns of the rows the compiled scanner took (complete calls and joined pairs)."""
     first, at, pids, stamps, names, args, rets, errnos, msgs, details, durs = cols
     count = len(at)
-    decoded: list[Any] = [None] * count
-    why: list[str | None] = [None] * count
-    wanted = DECODED_SYSCALLS
-    for k in [k for k, name in enumerate(names) if name in wanted]:
-        decoded[k], why[k] = decode(names[k], args[k], fast)
-    out: dict[str, list[Any]] = {"decoded": decoded, "decode_error": why}
-    need = set(columns) if columns is not None else set(_ALL_COLUMNS)
+    out, need = _decoded_start(names, args, fast, columns)
     if "line" in need:
         out["line"] = [start + i + 1 for i in first]
     if "end_line" in need:
@@ -1178,13 +1184,4 @@ def _scanned_columns(reader: StraceFileReader, start: int, cols: tuple[list[Any]
         out["errmsg"] = msgs
     if "ret_detail" in need:
         out["ret_detail"] = details
-    none = [None] * count
-    for key in ("sysno", "ip", "stack"):
-        if key in need:
-            out[key] = list(none)
-    if "state" in need:
-        out["state"] = [_COMPLETE] * count
-    if "injected" in need:
-        out["injected"] = [False] * count
-    keys = _ALL_COLUMNS if columns is None else tuple(dict.fromkeys(tuple(columns) + ("decoded", "decode_error")))
-    return {key: out[key] for key in keys}
+    return _complete_columns(out, need, count, columns, ("sysno", "ip", "stack"))
