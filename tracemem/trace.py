@@ -230,12 +230,17 @@ def decoded_columns(decoded: list[Any]) -> dict[str, list[Any]]:
     """The typed-argument columns (addr, length, prot, ...) of a batch's decoded records."""
     n = len(decoded)
     cols: dict[str, list[Any]] = {name: [None] * n for name in DECODED_COLUMNS}
+    unsigned = _UNSIGNED
     for i, d in enumerate(decoded):
         if d is None:
             continue
         for name, value in _decoded_fields(d).items():
-            cols[name][i] = value
+            cols[name][i] = _uint64(value) if name in unsigned else value
     return cols
+
+
+# Addresses and lengths: unsigned 64-bit (a trace may print them negative or too wide).
+_UNSIGNED = frozenset(("addr", "length", "new_addr", "new_length"))
 
 
 def _decoded_fields(d: Any) -> dict[str, Any]:
@@ -289,14 +294,17 @@ def events_frame(batch: Batch) -> "pd.DataFrame":
     n = len(data.get("seq", []))
     if "addr" not in data:
         data.update(decoded_columns(data.get("decoded") or [None] * n))
-    data["ret"] = [_int64(r) for r in data.get("ret", [])]
-    for name in ("addr", "length", "new_addr", "new_length"):
-        data[name] = [_uint64(v) for v in data[name]]
-    data["stack"] = ["\n".join(st) if st else None for st in data.get("stack", [])]
+    else:
+        for name in _UNSIGNED:
+            data[name] = [_uint64(v) for v in data[name]]
+    stacks = data.get("stack", [])
+    if stacks.count(None) != len(stacks):
+        data["stack"] = ["\n".join(st) if st else None for st in stacks]
     data.setdefault("uncertain", [False] * n)
     data.setdefault("platform", ["linux"] * n)
+    fixes = {"ret": _int64}
     return pd.DataFrame({
-        name: _column(data[name] if name in data else [None] * n, dtype)
+        name: _column(data[name] if name in data else [None] * n, dtype, fixes.get(name))
         for name, dtype in COLUMNS.items()
     })
 
@@ -304,9 +312,10 @@ def events_frame(batch: Batch) -> "pd.DataFrame":
 _ARROW_TYPES = {"Int64": "int64", "UInt64": "uint64", "Float64": "float64", "string": "string"}
 
 
-def _column(values: list[Any], dtype: str) -> "pd.Series":
+def _column(values: list[Any], dtype: str, fix: Callable[[Any], Any] | None = None) -> "pd.Series":
     """A column of the events table. Nullable columns are built through Arrow (its C loop turns
-    a list holding None into values and a mask several times faster than pandas does)."""
+    a list holding None into values and a mask several times faster than pandas does); ``fix``
+    maps each value into range when Arrow refuses the list as it is."""
     pd = _pd()
     kind = _ARROW_TYPES.get(dtype)
     if kind is not None:
@@ -315,6 +324,8 @@ def _column(values: list[Any], dtype: str) -> "pd.Series":
         try:
             arr = pa.array(values, type=getattr(pa, kind)())
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            if fix is not None:
+                return _column([fix(v) for v in values], dtype)
             return pd.Series(values, dtype=dtype)
         return pd.Series(pd.api.types.pandas_dtype(dtype).__from_arrow__(arr))
     return pd.Series(values, dtype=dtype)

@@ -870,6 +870,17 @@ class Clock:
             return times
         last = self.last
         day = self.day
+        if times and day == 0.0:
+            # The usual case, no midnight in this batch: checked in bulk, the list kept as it is.
+            import numpy as np
+
+            values = np.fromiter((v if v is not None else np.nan for v in times), float, len(times))
+            values = values[~np.isnan(values)]
+            if last is not None:
+                values = np.concatenate(([last], values))
+            if len(values) and not (np.diff(values) < -DAY / 2).any():
+                self.last = float(values[-1]) if len(values) else last
+                return times
         out: list[float | None] = []
         for value in times:
             if value is None:
