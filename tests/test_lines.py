@@ -189,3 +189,18 @@ def test_errors_carry_file_line_column(tmp_path) -> None:
 def test_lark_line_rejects_unbalanced() -> None:
     with pytest.raises(LineSyntaxError):
         lark_line('open("/foo) = 3')
+
+
+def test_midnight_rollover_across_batches() -> None:
+    """The clock carries over from batch to batch (the bulk check and the per-value loop)."""
+    from tracemem.parse.strace import Clock
+
+    clock = Clock()
+    clock.kinds.add("clock")
+    first = clock.times(["23:59:58.000000", None, "23:59:59.500000"])
+    assert clock.rollover(first) == first                       # no midnight: kept as is
+    second = clock.rollover(clock.times([None, "00:00:00.250000", "00:00:01.000000"]))
+    assert second[0] is None and second[1] == pytest.approx(86400.25) and second[2] == pytest.approx(86401.0)
+    third = clock.rollover(clock.times(["00:00:02.000000"]))       # the day stays added
+    assert third == [pytest.approx(86402.0)]
+    assert clock.rollover([None, None]) == [None, None]
