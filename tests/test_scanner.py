@@ -201,7 +201,7 @@ plain_args = st.sampled_from([
     '"/usr/lib/x.so", O_RDONLY', '[{fd=3, events=POLLIN}], 1, 1000', '"a)b\\"", 4', "0x7f /* c ) */",
     "3</etc/passwd>", 'AT_FDCWD</root>, "a", O_RDONLY', "1</dev/pts/1<char 136:1>>",
     "4<UNIX-STREAM:[1->2]>", "5<a->>", "6<a-->b>", "7<a->b>", "x<unfinished", "[3</x>, 4</y(z)>]",
-    "3<>", "<...>", "8</a\"b>", "((((((1))))))", "(((((((1)))))))", '"unterminated', "{a=[1, 2], b=(3)}",
+    "3<>", "<...>", "8</a\"b>", "\x0b3\x0c", " \t", ",\x1c x", "x ,\r", "((((((1))))))", "(((((((1)))))))", '"unterminated', "{a=[1, 2], b=(3)}",
     '"/bin/true", ["true"], 0x7ffd /* 3 vars */', "a, b, <<", "x]", "tail,", ", lead",
 ])
 tails = st.sampled_from([
@@ -237,7 +237,7 @@ def trace_lines(draw):
         body = draw(st.sampled_from(["+++ exited with 0 +++", "+++ killed by SIGKILL +++",
                                      "+++ superseded by execve in pid 100 +++"]))
     else:
-        body = draw(st.text(string.printable.replace("\n", "").replace("\r", ""), max_size=30))
+        body = draw(st.text(string.printable.replace("\n", "") + "\x00\x1c", max_size=30))
     return prefix + stamp + body
 
 
