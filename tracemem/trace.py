@@ -227,12 +227,15 @@ def _raise_first(report: ParseReport, index: int) -> None:
     raise TraceParseError(issue.file, issue.line, issue.column, issue.text, issue.reason)
 
 
-def decoded_columns(decoded: list[Any]) -> dict[str, list[Any]]:
+def decoded_columns(decoded: list[Any]) -> dict[str, Any]:
     """The typed-argument columns (addr, length, prot, ...) of a batch's decoded records.
 
     Records are grouped by type and each field is taken for the whole group at once."""
+    import numpy as np
+
     n = len(decoded)
-    cols: dict[str, list[Any]] = {name: [None] * n for name in DECODED_COLUMNS}
+    # object arrays: a group's values land in their rows with one fancy assignment
+    cols: dict[str, Any] = {name: np.full(n, None, dtype=object) for name in DECODED_COLUMNS}
     groups: dict[type, list[int]] = {}
     for i, d in enumerate(decoded):
         if d is not None:
@@ -249,9 +252,9 @@ def decoded_columns(decoded: list[Any]) -> dict[str, list[Any]]:
             values = list(map(get, records))
             if name in _UNSIGNED:
                 values = [_uint64(v) for v in values]
-            column = cols[name]
-            for i, v in zip(idx, values):
-                column[i] = v
+            target = np.empty(len(values), dtype=object)
+            target[:] = values
+            cols[name][idx] = target
     return cols
 
 
