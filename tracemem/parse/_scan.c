@@ -493,6 +493,7 @@ static PyObject *name_str(const char *t, span sp, PyObject *cache) {
         return NULL;
     }
     PyUnicode_InternInPlace(&o);
+    if (PyDict_GET_SIZE(cache) > 10000) PyDict_Clear(cache);  /* junk names must not pile up */
     if (PyDict_SetItem(cache, o, o) < 0) {
         Py_DECREF(o);
         return NULL;
