@@ -57,6 +57,7 @@ def scan_mask(columns: tuple[str, ...] | None) -> int:
             return _ALL_SCAN
     return mask
 
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _GLUED_NOTICE = re.compile(r"strace: Process \d+ (?:attached|detached)")
 _LOOKS_LIKE_CALL = re.compile(
