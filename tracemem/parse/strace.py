@@ -273,6 +273,10 @@ class StraceFileReader:
     def feed_block(self, lines: list[str]) -> list[Any]:
         """Parse a block of lines (no newlines); returns the rows of the events completed.
 
+        A block must not start with a ``-k`` frame line: frames attach to the row of the line
+        before them, which an earlier block has already finished (``iter_byte_blocks`` never
+        cuts a block there).
+
         Lines that are complete calls ending at their duration are taken straight from the
         block regex's groups; every other line (and the lines a frame or a cut line needs)
         goes through the per-line state machine, in order.
