@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tracemem.events import ParseReport
 from tracemem.parse import strace
-from tracemem.parse.strace import Clock, StraceFileReader, assemble, finish_rows, scan_mask
+from tracemem.parse.strace import Clock, StraceFileReader, assemble, finish_rows
 
 from conftest import STRACE_DATA
 
@@ -40,8 +40,7 @@ def parse_block(lines: list[str], scanner: bool, *, block_local: bool = False, f
     reader = StraceFileReader("t", report, default_pid, fast)
     reader.use_scanner = scanner
     reader.block_local = block_local
-    reader.scan_mask = scan_mask(columns)
-    reader.args_for = strace.DECODED_SYSCALLS if columns is not None and "args" not in columns else None
+    reader.want_columns(columns)
     clock = Clock()
     rows = reader.feed_block(lines)
     if reader.needs_sequential:

@@ -241,14 +241,8 @@ def decoded_columns(decoded: list[Any]) -> dict[str, Any]:
         if d is not None:
             groups.setdefault(d.__class__, []).append(i)
     for cls, idx in groups.items():
-        spec = _decoded_spec().get(cls)
         records = [decoded[i] for i in idx]
-        if spec is None:  # a record type without a fixed layout: field by field
-            for i, d in zip(idx, records):
-                for name, value in _decoded_fields(d).items():
-                    cols[name][i] = _uint64(value) if name in _UNSIGNED else value
-            continue
-        for name, get in spec:
+        for name, get in _decoded_spec().get(cls, ()):
             values = list(map(get, records))
             if name in _UNSIGNED:
                 values = [_uint64(v) for v in values]
@@ -260,7 +254,7 @@ def decoded_columns(decoded: list[Any]) -> dict[str, Any]:
 
 @functools.cache
 def _decoded_spec() -> dict[type, tuple[tuple[str, Callable[[Any], Any]], ...]]:
-    """Column -> getter, per record type: the same fields as _decoded_fields, in bulk."""
+    """Column -> getter, per record type (types not listed, e.g. Exit, fill no column)."""
     from operator import attrgetter as at
 
     def num(name: str) -> Callable[[Any], Any]:
@@ -277,6 +271,11 @@ def _decoded_spec() -> dict[type, tuple[tuple[str, Callable[[Any], Any]], ...]]:
         Brk: (("addr", at("addr")),),
         Mremap: (("addr", at("old_addr")), ("length", at("old_length")), ("new_length", at("new_length")),
                  ("flags", num("flags")), ("new_addr", at("new_addr"))),
+        Mseal: (("addr", at("addr")), ("length", at("length")), ("flags", num("flags"))),
+        ProcessMadvise: (("advice", num("advice")), ("fd", at("pidfd")), ("flags", at("flags"))),
+        Shmat: (("addr", at("addr")), ("flags", num("flags"))),
+        Shmdt: (("addr", at("addr")),),
+        PrctlSetVma: (("addr", at("addr")), ("length", at("length"))),
         Execve: (("fd_path", at("path")),),
         Clone: (("flags", num("flags")),),
     }
@@ -284,38 +283,6 @@ def _decoded_spec() -> dict[type, tuple[tuple[str, Callable[[Any], Any]], ...]]:
 
 # Addresses and lengths: unsigned 64-bit (a trace may print them negative or too wide).
 _UNSIGNED = frozenset(("addr", "length", "new_addr", "new_length"))
-
-
-def _decoded_fields(d: Any) -> dict[str, Any]:
-    if isinstance(d, Mmap):
-        return dict(addr=d.addr, length=d.length, prot=int(d.prot), flags=int(d.flags), fd=d.fd,
-                    offset=d.offset, fd_path=d.fd_path, raw_flags=d.raw_flags, vm_tag=d.vm_tag)
-    if isinstance(d, Munmap):
-        return dict(addr=d.addr, length=d.length)
-    if isinstance(d, Mseal):
-        return dict(addr=d.addr, length=d.length, flags=int(d.flags))
-    if isinstance(d, Mprotect):
-        return dict(addr=d.addr, length=d.length, prot=int(d.prot))
-    if isinstance(d, Madvise):
-        return dict(addr=d.addr, length=d.length, advice=int(d.advice))
-    if isinstance(d, ProcessMadvise):
-        return dict(advice=int(d.advice), fd=d.pidfd, flags=d.flags)
-    if isinstance(d, Brk):
-        return dict(addr=d.addr)
-    if isinstance(d, Mremap):
-        return dict(addr=d.old_addr, length=d.old_length, new_length=d.new_length,
-                    flags=int(d.flags), new_addr=d.new_addr)
-    if isinstance(d, Shmat):
-        return dict(addr=d.addr, flags=int(d.flags))
-    if isinstance(d, Shmdt):
-        return dict(addr=d.addr)
-    if isinstance(d, PrctlSetVma):
-        return dict(addr=d.addr, length=d.length)
-    if isinstance(d, Clone):
-        return dict(flags=int(d.flags))
-    if isinstance(d, Execve):
-        return dict(fd_path=d.path)
-    return {}
 
 
 def _int64(value: int | None) -> int | None:
@@ -498,10 +465,6 @@ def _model_syscalls() -> list[str]:
 
 
 MODEL_SYSCALLS = _model_syscalls()
-
-
-def _na(value: Any) -> bool:
-    return value is None or value is _pd().NA or (isinstance(value, float) and value != value)
 
 
 def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -> dict[str, Any]:

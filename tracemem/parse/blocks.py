@@ -22,8 +22,7 @@ from typing import Any, Iterable, Iterator
 
 from ..events import ParseReport
 from .source import split_lines
-from .values import DECODED_SYSCALLS
-from .strace import R_STACK, scan_mask, Clock, StraceFileReader, assemble, finish_rows
+from .strace import R_STACK, Clock, StraceFileReader, assemble, finish_rows
 
 Batch = dict
 
@@ -64,14 +63,6 @@ def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
     return {name: cols[name] for name in columns}
 
 
-def args_for(columns: tuple[str, ...] | None) -> frozenset[str] | None:
-    """The syscalls whose argument text a column selection needs: all when it asks for the
-    arguments, else only those decoded (memory and process calls)."""
-    if columns is None or "args" in columns:
-        return None
-    return DECODED_SYSCALLS
-
-
 def run_block(job: BlockJob) -> BlockResult:
     """Worker: parse one block in block-local mode."""
     if job.relative:
@@ -80,8 +71,7 @@ def run_block(job: BlockJob) -> BlockResult:
     lines = split_lines(job.data)
     report = ParseReport()
     reader = StraceFileReader(job.path, report, job.default_pid, job.fast)
-    reader.args_for = args_for(job.columns)
-    reader.scan_mask = scan_mask(job.columns)
+    reader.want_columns(job.columns)
     reader.use_scanner = job.scanner
     reader.block_local = True
     reader.line_no = job.start_line - 1
@@ -132,8 +122,7 @@ class BlockStitcher:
     def __init__(self, path: str, report: ParseReport, default_pid: int | None, fast: bool,
                  columns: tuple[str, ...] | None):
         self.reader = StraceFileReader(path, report, default_pid, fast)
-        self.reader.args_for = args_for(columns)
-        self.reader.scan_mask = scan_mask(columns)
+        self.reader.want_columns(columns)
         self.report = report
         self.fast = fast
         self.columns = columns

@@ -236,13 +236,18 @@ class StraceFileReader:
         # Block-local mode: tasks whose calls from earlier blocks are already settled by a marker.
         self.touched: set[str | None] = set()
         self.unprefixed = False
-        #: syscall names whose argument text is needed (None: all); the others' may be left out
-        self.args_for: frozenset[str] | None = None
         self.use_scanner = USE_SCANNER and fast
-        #: the scanner's columns to build (see scan_mask)
-        self.scan_mask = _ALL_SCAN
+        self.want_columns(None)
         #: blocks the compiled scanner took (for tests and benchmarks)
         self.scanned_blocks = 0
+
+    def want_columns(self, columns: tuple[str, ...] | None) -> None:
+        """The output columns the caller will ask ``assemble`` for (None: all): the scanner builds
+        only those, and argument text only where needed (decoding always needs it)."""
+        #: the scanner's columns to build (see scan_mask)
+        self.scan_mask = scan_mask(columns)
+        #: syscall names whose argument text is needed (None: all); the others' may be left out
+        self.args_for = None if columns is None or "args" in columns else DECODED_SYSCALLS
 
     def _relative(self, stamp: str) -> Any:
         """A -r delta added to the running sum; an absolute stamp in a mixed file stays as is."""
@@ -884,7 +889,7 @@ class Clock:
             if last is not None:
                 values = np.concatenate(([last], values))
             if len(values) and not (np.diff(values) < -DAY / 2).any():
-                self.last = float(values[-1]) if len(values) else last
+                self.last = float(values[-1])
                 return times
         out: list[float | None] = []
         for value in times:
@@ -1134,10 +1139,15 @@ def _simple_columns(reader: StraceFileReader, start: int, simple: Any, P: Any, S
         out["args"] = args
     rets = [RT[i] for i in simple]
     if "ret" in need:
-        out["ret"] = [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
+        out["ret"] = _ret_values(rets)
     if "ret_text" in need:
         out["ret_text"] = rets
     return _complete_columns(out, need, count, columns, ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"))
+
+
+def _ret_values(rets: list[str]) -> list[int | None]:
+    """Return-value texts of complete calls as integers ("?" as None)."""
+    return [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
 
 
 def _decoded_start(names: list[str], args: list[str], fast: bool,
@@ -1191,7 +1201,7 @@ def _scanned_columns(reader: StraceFileReader, start: int, cols: tuple[list[Any]
     if "args" in need:
         out["args"] = args
     if "ret" in need:
-        out["ret"] = [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
+        out["ret"] = _ret_values(rets)
     if "ret_text" in need:
         out["ret_text"] = rets
     if "errno" in need:
