@@ -160,6 +160,39 @@ def test_tricky_block_equals_plain_lark() -> None:
     assert {k: v for k, v in end.items() if k != "decoded"} == {k: v for k, v in lark_end.items() if k != "decoded"}
 
 
+#: Short lines at the very end of the text, where nothing after them may be read (the signal/exit
+#: check once compared "exited with " 12 bytes on from "+++ " whatever the line's length, past the
+#: end of the text on "+++ x +++"; .ci/asan runs these under AddressSanitizer). Each with the kind
+#: the scanner gives it there: syscall-form lines are X, being the block's last line.
+SHORT_LAST_LINES = [
+    ("+++ x +++", "O"), ("+++  +++", "O"), ("+++", "O"), ("---", "O"), ("--- SIG", "O"),
+    ("+++ exited with 0 +++", "G"), ("+++ killed by SIGKILL +++", "G"), ("+++ exited with +++", "G"),
+    ("+++ killed by +++", "G"), ("+++ exited with 0", "O"), ("+++ exited with", "O"), ("--- SIG ---", "G"),
+    ("x", "O"), ("+", "O"), ("-", "O"), ("<", "O"), ("(", "O"), ("1", "O"), (" ", "O"), ("", "O"),
+    ("[pid 1", "O"), ("12:00:00.", "O"), ("1795631117.", "O"), ("<... f", "O"), ("<... f resumed", "O"),
+    ("f(", "X"), ("f() =", "X"), ("f() = 0x", "X"), ("f() = -", "X"), ("f() = 0 <0.", "X"), ("f() = 0 E", "X"),
+    ("f() = 0 (", "X"), ("f() = 0 <unavailable", "X"), ("f() = 3</x", "X"), ('f("\\', "X"), ("f(/* *", "X"),
+    ("f(<unfinished ...", "X"), ("f(<detached", "X"), ("<... f resumed>", "X"), ("f() = 0 (DELAYED)", "X"),
+]
+
+
+@pytest.mark.parametrize("line, kind", SHORT_LAST_LINES, ids=repr)
+def test_short_last_line_same_with_and_without_scanner(line: str, kind: str) -> None:
+    prefixed = "101 12:00:00.000037 " + line
+    # alone (the text is the line itself) and as the last line of the tricky block
+    for text in (line, prefixed, "\n".join(TRICKY + [line]), "\n".join(TRICKY + [prefixed])):
+        assert scan(text)[0][-1:] == kind.encode(), text
+    for lines in ([line], [prefixed], TRICKY + [line], TRICKY + [prefixed]):
+        for block_local in (False, True):
+            same(lines, block_local=block_local)
+    cols, _, end, account, _, _ = parse_block(TRICKY + [prefixed], True)
+    lark_cols, _, lark_end, lark_account, _, _ = parse_block(TRICKY + [prefixed], False, fast=False)
+    cols.pop("decoded")
+    lark_cols.pop("decoded")
+    assert cols == lark_cols and account == lark_account
+    assert {k: v for k, v in end.items() if k != "decoded"} == {k: v for k, v in lark_end.items() if k != "decoded"}
+
+
 def test_blocks_the_scanner_declines() -> None:
     # not ASCII, an unprefixed line among prefixed ones, program output, a -k frame
     assert scan("100 write(1, \"é\", 2) = 2") is None

@@ -235,8 +235,11 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
         Py_ssize_t q = le;
         while (q > p && ws((unsigned char)t[q - 1])) q--;
         if (q - p >= 7 && memcmp(t + q - 3, mark, 3) == 0 && ws((unsigned char)t[q - 4])) {
-            if (t[p] == '+' && !(memcmp(t + p + 4, "exited with ", 12) == 0 ||
-                                 memcmp(t + p + 4, "killed by ", 10) == 0))
+            /* every fixed-length compare is bounded by the line end: a short last line
+             * ("+++ x +++") must not be compared past the end of the text */
+            Py_ssize_t n = le - (p + 4);
+            if (t[p] == '+' && !((n >= 12 && memcmp(t + p + 4, "exited with ", 12) == 0) ||
+                                 (n >= 10 && memcmp(t + p + 4, "killed by ", 10) == 0)))
                 return K_O;
             return K_G;
         }
