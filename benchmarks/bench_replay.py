@@ -25,7 +25,7 @@ def main() -> None:
     ns = ap.parse_args()
 
     import tracemem
-    from tracemem.timeline import Replayer
+    from tracemem.space.replay import Replayer
 
     trace = tracemem.read_trace(ns.trace)
     events = list(trace.replay_events())

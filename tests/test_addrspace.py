@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 
-from tracemem.addrspace import AddressSpace
+from tracemem.space.addrspace import AddressSpace
 from tracemem.flags import Advice, MapFlags, MremapFlags, Prot
 
 MiB = 1 << 20

@@ -17,7 +17,7 @@ from tracemem.events import ParseReport
 from tracemem.parse import strace
 from tracemem.parse.lines import LineSyntaxError, fast_line, lark_line
 from tracemem.parse.values import decode, fast_parse_args, parse_args
-from tracemem.trace import iter_batches
+from tracemem.parse.files import iter_batches
 
 from conftest import ids, own_logs, peer_logs
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import tracemem
 from tracemem.events import Madvise, Mmap
 from tracemem.flags import MapFlags, Prot
-from tracemem.output import write_events
+from tracemem.reporters.export import write_events
 from tracemem.parse.dtruss import DarwinAdvice, DarwinMapFlags, looks_like_dtruss
 
 from conftest import DTRUSS, SHARED_REASON, STRACE_DATA

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import tracemem
-from tracemem.kernelmaps import KERNEL_MADE, parse_maps, status_fields
+from tracemem.space.kernelmaps import KERNEL_MADE, parse_maps, status_fields
 
 from conftest import DATA
 

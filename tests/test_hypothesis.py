@@ -12,7 +12,7 @@ from tracemem.events import Madvise, Mmap, Mprotect, Munmap, ParseReport
 from tracemem.flags import Advice, MapFlags, Prot, flag_names
 from tracemem.parse.lines import LineSyntaxError, fast_line, lark_line
 from tracemem.parse.strace import StraceFileReader, assemble, Clock
-from tracemem.trace import batch_events
+from tracemem.table import batch_events
 
 addresses = st.integers(min_value=0, max_value=(1 << 47) - 1).map(lambda a: a & ~0xFFF)
 lengths = st.integers(min_value=1, max_value=1 << 40)

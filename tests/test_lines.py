@@ -8,7 +8,8 @@ import pytest
 from tracemem.events import ParseReport
 from tracemem.flags import Advice, MapFlags, MremapFlags, Prot
 from tracemem.parse.lines import LineSyntaxError, lark_line
-from tracemem.trace import batch_events, iter_batches
+from tracemem.table import batch_events
+from tracemem.parse.files import iter_batches
 
 
 def parse(tmp_path, text: str, name: str = "t.trace"):

@@ -126,7 +126,7 @@ def test_mprotect_over_a_hole_applies_the_part_before_it(tmp_path: Path) -> None
 
 
 def test_vmmap_baseline() -> None:
-    from tracemem.kernelmaps import parse_snapshot
+    from tracemem.space.kernelmaps import parse_snapshot
 
     text = (
         "==== Non-writable regions for process 4374\n"
@@ -141,7 +141,7 @@ def test_vmmap_baseline() -> None:
 def test_apply_all_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
     import gc
 
-    from tracemem.timeline import Replayer
+    from tracemem.space.replay import Replayer
 
     path = tmp_path / "t.trace"
     path.write_text(

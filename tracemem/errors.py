@@ -1,10 +1,14 @@
-"""One exception hierarchy for tracemem: every message says where and what to do."""
+"""One exception hierarchy for tracemem: every message says where and what to do, and every
+class carries the exit code the command line ends with (README, "Exit codes")."""
 
 from __future__ import annotations
 
 
 class TracememError(Exception):
     """Base class of every error tracemem raises on purpose."""
+
+    #: The exit code of ``tracemem`` when this error ends a command.
+    exit_code = 2
 
 
 class InputError(TracememError):
@@ -15,12 +19,19 @@ class UsageError(TracememError):
     """An option or argument given to the library or the CLI is not valid."""
 
 
+class OutputError(UsageError):
+    """An output cannot be written: its folder is missing or not writable, it names a folder, or
+    writing failed (disk full, permissions)."""
+
+
 class TraceParseError(TracememError):
     """A line of a trace does not follow the strace or dtruss syntax.
 
     Carries the file, the 1-based line and column, the offending line and a short reason,
-    and renders them with a caret under the column.
+    and renders them with a caret under the column. Raised on a line error with ``strict``.
     """
+
+    exit_code = 1
 
     def __init__(self, path: str, line_no: int, column: int, line: str, reason: str):
         self.path = path

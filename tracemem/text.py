@@ -1,4 +1,4 @@
-"""Showing untrusted trace text safely."""
+"""Text for people: untrusted trace text shown safely, and byte counts in binary units."""
 
 from __future__ import annotations
 
@@ -18,3 +18,25 @@ def printable(text: str) -> str:
         else:
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
     return "".join(out)
+
+
+def human(n: float) -> str:
+    """Bytes in binary units: 512 B, 4.0 KiB, 64.0 MiB, 1.2 GiB."""
+    value = float(n)
+    if value == 0:
+        return "0 B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
+
+
+def signed(n: int) -> str:
+    """A byte delta with its sign: +64.0 MiB, −4.0 KiB, 0 B."""
+    return ("+" if n > 0 else "−" if n < 0 else "") + human(abs(n))
+
+
+def mib(n: int) -> str:
+    """Bytes as MiB with one decimal (the summary's unit): 1,024.0 MiB."""
+    return f"{int(n) / 2**20:,.1f} MiB"

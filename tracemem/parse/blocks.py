@@ -12,11 +12,11 @@ or execve half with no start in the block) make the main process parse that bloc
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
 import sys
 from collections import deque
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -210,28 +210,23 @@ class BlockStitcher:
         return merged
 
 
-_POOL: Any = None
-
-
-def _pool(workers: int) -> Any:
-    global _POOL
-    if _POOL is None or _POOL._processes != workers:  # type: ignore[attr-defined]
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        if _POOL is not None:
-            _POOL.terminate()
-        _POOL = multiprocessing.get_context(method).Pool(workers)
-        atexit.register(_POOL.terminate)
-    return _POOL
-
-
-def default_workers() -> int:
+def default_workers(ignore_daemon: bool = False) -> int:
+    """Worker processes for a large file: the cores, at most 4; 1 inside a daemonic process
+    (a multiprocessing.Pool worker or a Dask worker process may not start children)."""
+    if not ignore_daemon and multiprocessing.current_process().daemon:
+        return 1
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _start_method() -> str:
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseReport,
                  default_pid: int | None, fast: bool, columns: tuple[str, ...] | None,
-                 workers: int, clock_out: list[Clock]) -> Iterator[Batch]:
-    """Parse byte blocks (each with its first line number), in parallel when workers > 1."""
+                 workers: int, clock_out: list[Clock], executor: Executor | None = None) -> Iterator[Batch]:
+    """Parse byte blocks (each with its first line number), in parallel when workers > 1 or an
+    executor is given (the caller's pool; otherwise one is made here and shut down at the end)."""
     stitcher = BlockStitcher(path, report, default_pid, fast, columns)
     clock_out.append(stitcher.clock)
     first = next(blocks, None)
@@ -244,7 +239,7 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
     batch = stitcher.sequential(first[0])
     if batch:
         yield batch
-    if workers <= 1:
+    if executor is None and workers <= 1:
         for data, _ in blocks:
             batch = stitcher.sequential(data)
             if batch:
@@ -255,7 +250,9 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
 
         _block()
         relative = stitcher.reader.relative
-        pool = _pool(workers)
+        own = executor is None
+        pool = executor if executor is not None else ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context(_start_method()))
         # At most a few blocks in flight: the file is read as the workers go, and results do
         # not pile up while the caller is busy with earlier batches (bounded memory).
         window: deque[tuple[bytes, Any]] = deque()
@@ -267,20 +264,26 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
             if item is not None:
                 data, start = item
                 job = BlockJob(path, data, start, default_pid, relative, fast, columns, scanner)
-                window.append((data, pool.apply_async(run_block, (job,))))
+                window.append((data, pool.submit(run_block, job)))
 
-        for _ in range(limit):
-            submit()
-        while window:
-            data, pending_result = window.popleft()
-            result = pending_result.get()
-            submit()
-            if stitcher.usable(result):
-                batch = stitcher.apply(result)
-            else:
-                batch = stitcher.sequential(data)
-            if batch:
-                yield batch
+        try:
+            for _ in range(limit):
+                submit()
+            while window:
+                data, pending_result = window.popleft()
+                result = pending_result.result()
+                submit()
+                if stitcher.usable(result):
+                    batch = stitcher.apply(result)
+                else:
+                    batch = stitcher.sequential(data)
+                if batch:
+                    yield batch
+        finally:
+            for _, left in window:
+                left.cancel()
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
     batch = stitcher.finish()
     if batch:
         yield batch

@@ -1,4 +1,5 @@
-"""Writing the events table as Parquet, CSV or JSON Lines, chosen by the output file's suffix."""
+"""Writing the events table (and the timeline) as Parquet, CSV or JSON Lines, chosen by the output
+file's suffix; and checking an output path before any work is done."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .errors import UsageError
-from .trace import COLUMNS, Batch, events_frame, empty_batch, format_flags
+from ..errors import OutputError, UsageError
+from ..table import COLUMNS, Batch, empty_batch, events_frame, format_flags
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 BATCH = 100_000
@@ -39,6 +40,13 @@ def names_for_text(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
     """Write event tables (batches of one table) to ``path``; returns the number of rows."""
+    try:
+        return _write_events(frames, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
     fmt = output_format(path)
     path = Path(path)
     rows = 0
@@ -101,3 +109,35 @@ def _jsonable(value: Any) -> Any:
 def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
     """Stream column batches to ``path`` (bounded memory)."""
     return write_events((events_frame(b) for b in batches), path)
+
+
+def check_writable(path: str | Path) -> Path:
+    """Check, before any work, that ``path`` can be written: its folder exists and is writable,
+    and it is not itself a folder. Raises OutputError saying which."""
+    import os
+
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name (e.g. {out / 'out'}{out.suffix or '.parquet'})")
+    if not parent.exists():
+        raise OutputError(f"{path}: the folder {parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise OutputError(f"{path}: not writable (permissions); choose another place")
+    return out
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """A whole table (e.g. the timeline) as Parquet or CSV, by the suffix."""
+    fmt = output_format(path)
+    if fmt == "jsonl":
+        raise UsageError(f"{path}: this table is written as .parquet or .csv")
+    try:
+        if fmt == "parquet":
+            df.to_parquet(path, index=False)
+        else:
+            df.to_csv(path, index=False)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -1,31 +1,37 @@
 """VSZ charts that explain themselves: reserved / committed / file-backed bytes stacked over time,
 the VSZ line on top, startup phases shaded and labelled, the largest steps annotated.
 
-Library functions return the matplotlib Figure (a notebook can show and restyle it); the CLI
-writes PNG, SVG or PDF by the output's suffix.
+Library functions return a matplotlib Figure made without pyplot: no backend is switched and
+no figure is registered with pyplot, so a notebook's inline charts and the caller's own figures
+are left as they were. The figure shows itself in Jupyter (as PNG) when it is a cell's value;
+the CLI writes PNG, SVG or PDF by the output's suffix.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any, Sequence
 
-from .phases import Phase
+from matplotlib.figure import Figure
+
+from ..errors import UsageError
+from ..phases import Phase
+from ..text import human
+
+
+class ChartFigure(Figure):
+    """A Figure that Jupyter shows as a PNG image when it is a cell's value, with or without
+    pyplot's inline backend."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
 
 COLOURS = {"reserved": "#c7d3e6", "committed": "#d9534f", "file": "#8fbf7f", "vsz": "#1f2d3d",
            "map_count": "#6c5b7b", "released": "#f0ad4e"}
 PHASE_SHADES = ("#f2f2f2", "#e3e8ef")
-
-
-def human(n: float) -> str:
-    """Bytes in binary units: 512 B, 4.0 KiB, 64.0 MiB, 1.2 GiB."""
-    value = float(n)
-    if value == 0:
-        return "0 B"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover
 
 
 def x_values(rows: Any, t0: float | None) -> tuple[list[float], str]:
@@ -36,25 +42,22 @@ def x_values(rows: Any, t0: float | None) -> tuple[list[float], str]:
 
 
 def vsz_figure(timeline: Any, phases: Sequence[Phase] = (), *, title: str = "", pids: Sequence[Any] | None = None,
-               log: bool = False, panels: Sequence[str] = (), annotate: int = 3, t0: float | None = None) -> Any:
-    """The main chart, one column of panels per address space (``pids`` picks them)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+               log: bool = False, panels: Sequence[str] = (), annotate: int = 3, t0: float | None = None,
+               traced_only: bool = True) -> ChartFigure:
+    """The main chart, one column of panels per address space (``pids`` picks them).
+    ``traced_only``: the figures hold only what the trace shows (no exec-time baseline), and the
+    VSZ line says "traced"."""
     from matplotlib.ticker import FuncFormatter
 
     spaces = [a for a in dict.fromkeys(timeline["asid"].dropna().astype(int))] if len(timeline) else []
     if pids is not None:
         spaces = [a for a in spaces if a in set(int(p) for p in pids)]
     if not spaces:
-        from .errors import UsageError
-
         raise UsageError("nothing to plot: no address-space changes for the chosen process(es)")
     rows_per = 1 + len(panels)
-    fig, axes = plt.subplots(rows_per * len(spaces), 1, figsize=(11, 4.2 * len(spaces) + 1.6 * len(panels) * len(spaces)),
-                             squeeze=False, sharex=False,
-                             gridspec_kw={"height_ratios": ([3] + [1] * len(panels)) * len(spaces)})
+    fig = ChartFigure(figsize=(11, 4.2 * len(spaces) + 1.6 * len(panels) * len(spaces)))
+    axes = fig.subplots(rows_per * len(spaces), 1, squeeze=False, sharex=False,
+                        gridspec_kw={"height_ratios": ([3] + [1] * len(panels)) * len(spaces)})
     if t0 is None and len(timeline) and timeline["time"].notna().any():
         t0 = float(timeline["time"].dropna().min())
     for k, asid in enumerate(spaces):
@@ -69,7 +72,7 @@ def vsz_figure(timeline: Any, phases: Sequence[Phase] = (), *, title: str = "", 
                      colors=[COLOURS["reserved"], COLOURS["committed"], COLOURS["file"]],
                      labels=["reserved (PROT_NONE: address space only)", "committed (charged)", "file-backed"],
                      alpha=0.9)
-        ax.step(xs, vsz, where="post", color=COLOURS["vsz"], linewidth=1.8, label="VSZ (traced)")
+        ax.step(xs, vsz, where="post", color=COLOURS["vsz"], linewidth=1.8, label="VSZ (traced)" if traced_only else "VSZ")
         _phase_bands(ax, [p for p in phases if p.asid == asid], rows, xs)
         _annotate_steps(ax, rows, xs, annotate)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
@@ -152,15 +155,13 @@ def chart_format(path: Any) -> str:
     """The chart format a path's suffix names (.png, .svg, .pdf); UsageError otherwise."""
     from pathlib import Path
 
-    from .errors import UsageError
-
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
         raise UsageError(f"{path}: unknown chart format {suffix or '(no suffix)'!r}; use .png, .svg or .pdf")
     return suffix
 
 
-def save(fig: Any, path: Any) -> None:
+def save(fig: Figure, path: Any) -> None:
     """Write a figure as PNG, SVG or PDF by the suffix."""
     suffix = chart_format(path)
     fig.savefig(path, dpi=110 if suffix == ".png" else None, metadata={"Software": "tracemem"} if suffix == ".png" else None)

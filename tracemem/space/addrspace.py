@@ -1,9 +1,8 @@
 """One address space (a Linux mm): its mappings and the ledgers the kernel keeps for them.
 
-Work in progress for the address-space issue: the region model and the kernel's rules for
-mmap, munmap, mprotect, mremap, brk, madvise and fork copies (shared/reference/
-linux-address-space.md, sections 3-11), tested against the measured truth table. Not yet wired
-to the event stream, the timeline or the CLI.
+The region model and the kernel's rules for mmap, munmap, mprotect, mremap, brk, madvise and
+fork copies (shared/reference/linux-address-space.md, sections 3-11), tested against the measured
+truth table (tests/test_addrspace.py). tracemem.space.replay drives it from the event stream.
 
 Regions live in a dict keyed by start address beside the sorted list of starts; every operation
 splits at its range ends, changes the pieces, then merges neighbours the way the kernel merges
@@ -19,7 +18,7 @@ from bisect import bisect_left, bisect_right, insort
 
 from sortedcontainers import SortedDict
 
-from .flags import Advice, MapFlags, MremapFlags, Prot
+from ..flags import Advice, MapFlags, MremapFlags, Prot
 
 PAGE = 4096
 _SHARED_TYPES = (int(MapFlags.MAP_SHARED), int(MapFlags.MAP_SHARED_VALIDATE))
@@ -74,7 +73,7 @@ class Region(NamedTuple):
         return not self.shared  # shared anonymous mappings are separate shmem objects
 
 
-class _Regions:
+class RegionIndex:
     """The regions by start address: a dict of regions beside the sorted list of their starts
     (the standard library's bisect), keeping the ledgers up to date on every change so the
     timeline reads totals in O(1) after each event.
@@ -83,20 +82,20 @@ class _Regions:
     sortedcontainers SortedDict here: address spaces hold hundreds to a few thousand mappings,
     where a C-level list insert beats SortedDict's Python-level indexing."""
 
-    __slots__ = ("_d", "_k", "vsz", "reserved", "committed", "file", "shared", "get")
+    __slots__ = ("by_start", "starts", "vsz", "reserved", "committed", "file", "shared", "get")
 
-    def __init__(self, other: "_Regions | None" = None) -> None:
+    def __init__(self, other: "RegionIndex | None" = None) -> None:
         if other is None:
-            self._d: dict[int, Region] = {}
-            self._k: list[int] = []
+            self.by_start: dict[int, Region] = {}
+            self.starts: list[int] = []
             self.vsz = self.reserved = self.committed = self.file = self.shared = 0
         else:
-            self._d = dict(other._d)
-            self._k = list(other._k)
+            self.by_start = dict(other.by_start)
+            self.starts = list(other.starts)
             self.vsz, self.reserved, self.committed, self.file, self.shared = (
                 other.vsz, other.reserved, other.committed, other.file, other.shared)
         # get(key, default=None): the dict's own method, bound once (called on every event).
-        self.get = self._d.get
+        self.get = self.by_start.get
 
     def _count(self, r: "Region", sign: int) -> None:
         n = (r.end - r.start) * sign
@@ -111,18 +110,18 @@ class _Regions:
             self.shared += n
 
     def __len__(self) -> int:
-        return len(self._k)
+        return len(self.starts)
 
     def __contains__(self, key: int) -> bool:
-        return key in self._d
+        return key in self.by_start
 
     def __getitem__(self, key: int) -> "Region":
-        return self._d[key]
+        return self.by_start[key]
 
     def __setitem__(self, key: int, value: "Region") -> None:
-        old = self._d.get(key)
+        old = self.by_start.get(key)
         if old is None:
-            insort(self._k, key)
+            insort(self.starts, key)
         else:
             self._count(old, -1)
         # _count(value, +1), inline: this is the hottest line of a replay.
@@ -136,10 +135,10 @@ class _Regions:
             self.file += n
         if value.shared:
             self.shared += n
-        self._d[key] = value
+        self.by_start[key] = value
 
     def __delitem__(self, key: int) -> None:
-        r = self._d.pop(key)
+        r = self.by_start.pop(key)
         n = r.end - r.start  # _count(r, -1), inline
         self.vsz -= n
         if r.prot == 0:
@@ -150,25 +149,25 @@ class _Regions:
             self.file -= n
         if r.shared:
             self.shared -= n
-        keys = self._k
+        keys = self.starts
         del keys[bisect_left(keys, key)]
 
     def bisect_right(self, key: int) -> int:
-        return bisect_right(self._k, key)
+        return bisect_right(self.starts, key)
 
     def index(self, key: int) -> int:
-        return bisect_left(self._k, key)
+        return bisect_left(self.starts, key)
 
     def peekitem(self, index: int) -> tuple[int, "Region"]:
-        key = self._k[index]
-        return key, self._d[key]
+        key = self.starts[index]
+        return key, self.by_start[key]
 
     def keys(self) -> list[int]:
-        return list(self._k)
+        return list(self.starts)
 
     def values(self) -> list["Region"]:
-        d = self._d
-        return [d[k] for k in self._k]
+        d = self.by_start
+        return [d[k] for k in self.starts]
 
 
 class RangeSet:
@@ -258,7 +257,7 @@ class AddressSpace:
 
     def __init__(self, page: int = PAGE, mprotect_uncharge: str = "never", overcommit_never: bool = False):
         self.page = page
-        self.regions: _Regions = _Regions()
+        self.regions: RegionIndex = RegionIndex()
         self.mprotect_uncharge = mprotect_uncharge
         self.overcommit_never = overcommit_never
         self.shm_charge = 0  # shared anonymous memory, charged through shmem
@@ -276,9 +275,23 @@ class AddressSpace:
         g = self.regions
         return Totals(g.vsz, g.reserved, g.committed, g.file, g.shared, self.released.total, len(g))
 
-    def _overlapping(self, start: int, end: int) -> list[Region]:
-        keys = self.regions._k
-        d = self.regions._d
+    @property
+    def map_count(self) -> int:
+        """The number of regions (lines of /proc/PID/maps)."""
+        return len(self.regions.starts)
+
+    def role_at(self, addr: int) -> str | None:
+        """The role of the region holding ``addr`` (None where nothing is mapped)."""
+        exact = self.regions.get(addr)
+        if exact is not None:
+            return exact.role
+        found = self.overlapping(addr, addr + 1)
+        return found[0].role if found else None
+
+    def overlapping(self, start: int, end: int) -> list[Region]:
+        """The regions that overlap [start, end), in address order."""
+        keys = self.regions.starts
+        d = self.regions.by_start
         out = []
         i = bisect_right(keys, start)
         if i:
@@ -297,7 +310,7 @@ class AddressSpace:
     def _carve(self, start: int, end: int) -> list[Region]:
         """Split regions at start and end; the regions now exactly inside [start, end)."""
         inside = []
-        for r in self._overlapping(start, end):
+        for r in self.overlapping(start, end):
             del self.regions[r.start]
             if r.start < start:
                 self.regions[r.start] = replace(r, end=start)
@@ -311,7 +324,7 @@ class AddressSpace:
 
     def _merge_around(self, start: int, end: int) -> None:
         regions = self.regions
-        run = self._overlapping(start - 1, end + 1)
+        run = self.overlapping(start - 1, end + 1)
         i = 0
         while i < len(run) - 1:
             a, b = run[i], run[i + 1]
@@ -322,6 +335,30 @@ class AddressSpace:
                 run[i:i + 2] = [merged]
                 continue
             i += 1
+
+    # -- labels (no kernel effect: roles and names are tracemem's) ------------------------------
+
+    def set_role(self, region: Region, role: str) -> None:
+        """Give one region (as it is in the space now) another role."""
+        self.regions[region.start] = replace(region, role=role)
+
+    def relabel(self, start: int, end: int, role: str) -> None:
+        """Give every region lying wholly inside [start, end) the role ``role``."""
+        for r in self.overlapping(start, end):
+            if r.start >= start and r.end <= end:
+                self.regions[r.start] = replace(r, role=role)
+
+    def name_range(self, start: int, end: int, name: str | None, role: str | None) -> None:
+        """prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME): the kernel splits at the range ends, names
+        the pieces (and merges equal neighbours); the name's role, when it gives one, replaces
+        the pieces' roles."""
+        for r in self._carve(start, end):
+            self.regions[r.start] = replace(r, name=name, role=role or r.role)
+        self._merge_around(start, end)
+
+    def add(self, region: Region) -> None:
+        """Insert a region as it is (a baseline snapshot's mapping); no merging, no charge rules."""
+        self.regions[region.start] = region
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -347,17 +384,17 @@ class AddressSpace:
 
     def _free(self, start: int, end: int) -> bool:
         """Whether no region overlaps [start, end): the two neighbours of start tell."""
-        keys = self.regions._k
+        keys = self.regions.starts
         i = bisect_right(keys, start)
-        if i and self.regions._d[keys[i - 1]].end > start:
+        if i and self.regions.by_start[keys[i - 1]].end > start:
             return False
         return not (i < len(keys) and keys[i] < end)
 
     def _place(self, region: Region) -> Region:
         """Insert ``region`` into a range known to be free, merging with its two neighbours."""
         regions = self.regions
-        keys = regions._k
-        d = regions._d
+        keys = regions.starts
+        d = regions.by_start
         addr, end = region.start, region.end
         i = bisect_right(keys, addr)
         prev = d[keys[i - 1]] if i else None
@@ -426,7 +463,7 @@ class AddressSpace:
         end = addr + page_up(length, self.page)
         if advice in (Advice.MADV_DONTNEED, Advice.MADV_FREE, Advice.MADV_REMOVE, Advice.MADV_PAGEOUT):
             # A page state, not a VMA flag: no split. Only mapped parts count as released.
-            for r in self._overlapping(addr, end):
+            for r in self.overlapping(addr, end):
                 self.released.add(max(r.start, addr), min(r.end, end))
             return
         if advice in (Advice.MADV_POPULATE_READ, Advice.MADV_POPULATE_WRITE):
@@ -457,7 +494,7 @@ class AddressSpace:
         old_size, new_size = -(-old_len // page) * page, -(-new_len // page) * page
         template = self.regions.get(old)
         if template is None:
-            pieces = self._overlapping(old, old + max(old_size, 1))
+            pieces = self.overlapping(old, old + max(old_size, 1))
             template = pieces[0] if pieces else Region(old, old + old_size, Prot.PROT_READ | Prot.PROT_WRITE, False,
                                                        True, accounted=True)
             if template.start < old:  # the range starts inside a region: its file offset moves on
@@ -525,6 +562,6 @@ class AddressSpace:
                     child.released.add(r.start, r.end)
         else:
             # The usual fork: copy everything at once, ledgers included.
-            child.regions = _Regions(self.regions)
+            child.regions = RegionIndex(self.regions)
         child.brk_base, child.brk_end = self.brk_base, self.brk_end
         return child

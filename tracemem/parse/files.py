@@ -1,0 +1,147 @@
+"""Reading trace files into column batches: format detection (strace or dtruss), worker sizing,
+block parallelism for large strace files, dtruss batching, and the per-file line accounting."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor
+from typing import Any, Callable, Iterable, Iterator
+
+from ..errors import InputError, TraceParseError
+from ..events import ParseReport
+from .blocks import default_workers, parse_blocks
+from .dtruss import looks_like_dtruss
+from .source import CHUNK, expand, iter_byte_blocks
+from .strace import Clock
+
+#: One block of events: column name -> list of values (see tracemem.table).
+Batch = dict[str, list[Any]]
+
+#: Files over this size are parsed by worker processes (when more than one core is there).
+PARALLEL_MIN_BYTES = 32 << 20
+
+
+def _paths(paths: Any) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [os.fspath(paths)]
+    return [os.fspath(p) for p in paths]
+
+
+def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = True,
+                 strict: bool = False, on_lines: Callable[[int], None] | None = None,
+                 workers: int | None = None, columns: tuple[str, ...] | None = None,
+                 block_size: int | None = None, executor: Executor | None = None) -> Iterator[Batch]:
+    """Stream the events of one or more logs as column batches (the fast internal form).
+
+    Every line is accounted for in ``report``. With ``strict`` the first line error raises
+    :class:`TraceParseError`. ``on_lines`` is called with the number of lines read so far.
+    ``columns`` limits the batch to those columns; ``fast=False`` parses every line with plain
+    Lark (the differential tests' reference).
+
+    Parallelism: ``executor`` (a ``concurrent.futures`` process pool of the caller's) parses the
+    blocks of every strace file in it; otherwise ``workers`` > 1 parses the blocks of a large file
+    in a process pool made for that file and shut down after it. The default is
+    :func:`~tracemem.parse.blocks.default_workers` for files over 32 MiB, which is 1 inside a
+    daemonic process (a multiprocessing.Pool or Dask worker cannot have children).
+    """
+    report = report if report is not None else ParseReport()
+    sources = expand(_paths(paths))
+    seq = 0
+    kinds: set[str] = set()
+    if columns is not None:
+        columns = tuple(dict.fromkeys(("state",) + tuple(columns)))
+    for source in sources:
+        report.files.append(source.label)
+        errors_before = len(report.errors)
+        lines_before = report.lines
+        recognised_before = _recognised(report)
+        if executor is not None:
+            n_workers = workers or default_workers(ignore_daemon=True)
+        else:
+            n_workers = workers if workers is not None else (
+                default_workers() if _size(source.path) > PARALLEL_MIN_BYTES else 1)
+        clocks: list[Clock] = []
+        # Small blocks balance the workers when little is sent back (stats); whole tables pickle
+        # better in bigger ones.
+        blocks = iter_byte_blocks(source, block_size or (CHUNK if columns is not None else 4 * CHUNK))
+        first = next(blocks, None)
+        head = first[0][:1 << 16].decode("utf-8", "replace").split("\n") if first else []
+        if looks_like_dtruss(head):
+            batches = _dtruss_batches(source.label, first, blocks, report, columns)
+            fmt = "dtruss"
+        else:
+            batches = parse_blocks(source.label, _chain(first, blocks), report, source.default_pid,
+                                   fast, columns, n_workers, clocks, executor)
+            fmt = "strace"
+        for batch in batches:
+            if strict and len(report.errors) > errors_before:
+                _raise_first(report, errors_before)
+            count = len(batch["state"])
+            batch["seq"] = list(range(seq, seq + count))
+            batch["file"] = [source.label] * count
+            seq += count
+            report.events += count
+            for state in batch["state"]:
+                if state != "complete":
+                    report.incomplete[state] = report.incomplete.get(state, 0) + 1
+            if on_lines is not None:
+                on_lines(report.lines)
+            yield batch
+        if strict and len(report.errors) > errors_before:
+            _raise_first(report, errors_before)
+        report.formats[source.label] = fmt
+        if fmt == "dtruss":
+            kinds.add("record order")
+        kinds |= clocks[0].kinds if clocks else set()
+        if (report.lines > lines_before and _recognised(report) == recognised_before
+                and len(report.errors) == errors_before):
+            raise InputError(
+                f"{source.label}: no line looks like strace or dtruss output; is this a trace log? "
+                "(capture one with: strace -f -ttt -T -y -o run.trace <command>)"
+            )
+    report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _dtruss_batches(label: str, first: Any, blocks: Iterator[Any], report: ParseReport,
+                    columns: tuple[str, ...] | None) -> Iterator[Batch]:
+    """A dtruss file as one batch (dtruss logs are small: one line per completed call)."""
+    from .dtruss import DtrussFileReader, page_size, repair_mmap_returns
+    from .source import split_lines
+
+    reader = DtrussFileReader(label, report)
+    rows: list[dict[str, Any]] = []
+    for data, _ in _chain(first, blocks):
+        rows.extend(reader.feed(split_lines(data)))
+    repair_mmap_returns(rows, reader.wide_returns, reader.wide_args)
+    report.page_sizes[label] = page_size(rows, reader.aligned16, reader.map_addrs)
+    if not rows:
+        return
+    batch: Batch = {key: [row[key] for row in rows] for key in rows[0]}
+    if columns is not None:
+        batch = {key: batch[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
+    yield batch
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path) if path != "-" else 1 << 40
+    except OSError:
+        return 0
+
+
+def _recognised(report: ParseReport) -> int:
+    """Lines recognised as strace (events, signals, exits ...), not blank or program output."""
+    return report.parsed + sum(n for k, n in report.skipped.items() if k not in ("program output", "blank"))
+
+
+def _raise_first(report: ParseReport, index: int) -> None:
+    issue = report.errors[index]
+    raise TraceParseError(issue.file, issue.line, issue.column, issue.text, issue.reason)
+
+

@@ -1,0 +1,267 @@
+"""The run summary: per address space, the totals at the end of the trace, the peak VSZ, the
+largest regions, the bytes per region role, the startup phases and how the process ended.
+
+This is the middle layer the comparison, the reports and the fleet tables are built on: a
+:class:`RunSummary` is plain data (dataclasses of numbers and strings), turns into pandas
+DataFrames, and goes to JSON and back, so a stored summary can be compared later without the
+trace (``tracemem summary --json``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .phases import Phase
+from .reporters.maps import perms
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .space.replay import Replayer, TracedSpace
+    from .trace import Baseline, Trace
+
+#: The version of the JSON form (``RunSummary.to_dict``); bumped when a key changes meaning.
+SCHEMA = 1
+
+LEDGERS = ("vsz", "reserved", "committed", "file", "shared", "released")
+
+
+@dataclass
+class RegionInfo:
+    """One region of the final address space."""
+
+    start: int
+    end: int
+    perms: str
+    role: str
+    path: str | None = None    # the file, or the PR_SET_VMA_ANON_NAME name
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class RoleTotals:
+    """The bytes of one region role in the final address space."""
+
+    role: str
+    regions: int
+    vsz: int
+    reserved: int
+    committed: int
+
+
+@dataclass
+class ProcessSummary:
+    """One address space (a process; its threads share it) at the end of the trace."""
+
+    asid: int | None            # the pid that created the space, as the log names it
+    exe: str | None             # from its execve, when the trace shows one
+    vsz: int
+    reserved: int
+    committed: int
+    file: int
+    shared: int
+    released: int
+    map_count: int
+    peak_vsz: int
+    peak_seq: int | None        # the event after which VSZ was highest (None: no change seen)
+    peak_time: float | None
+    ended: str                  # "exit_group(0)", or "no exit in the trace"
+    tasks: list[int] = field(default_factory=list)
+    largest: list[RegionInfo] = field(default_factory=list)
+    roles: list[RoleTotals] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    """What one traced run did to its address spaces (see the module docstring)."""
+
+    files: list[str]
+    baseline: bool              # an exec-time snapshot seeded the first process ("VSZ", not "traced VSZ")
+    overcommit: str
+    uncharge_unfaulted: bool
+    lines: int
+    events: int
+    errors: int
+    time_kind: str | None
+    processes: list[ProcessSummary]   # largest final VSZ first
+    notes: list[str] = field(default_factory=list)
+    schema: int = SCHEMA
+
+    @property
+    def vsz_label(self) -> str:
+        """ "VSZ" with an exec-time baseline, "traced VSZ" without (the trace alone misses the
+        mappings the kernel made at exec)."""
+        return "VSZ" if self.baseline else "traced VSZ"
+
+    def process(self, asid: int) -> ProcessSummary:
+        """The summary of one address space by its id."""
+        for p in self.processes:
+            if p.asid == asid:
+                return p
+        from .errors import UsageError
+
+        raise UsageError(f"no process {asid} in the summary; processes: "
+                         f"{', '.join(str(p.asid) for p in self.processes)}")
+
+    # -- tables -----------------------------------------------------------------------------------
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per address space: asid, exe, the ledgers, map_count, the peak, how it ended."""
+        import pandas as pd
+
+        cols = ["asid", "exe", *LEDGERS, "map_count", "peak_vsz", "peak_seq", "peak_time", "ended"]
+        df = pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.processes], columns=cols)
+        return df.astype({"asid": "Int64", "peak_seq": "Int64", "peak_time": "Float64",
+                          **{c: "int64" for c in (*LEDGERS, "map_count", "peak_vsz")}})
+
+    def roles_frame(self) -> "pd.DataFrame":
+        """One row per (address space, role): regions, vsz, reserved, committed bytes."""
+        import pandas as pd
+
+        rows = [{"asid": p.asid, **asdict(r)} for p in self.processes for r in p.roles]
+        df = pd.DataFrame(rows, columns=["asid", "role", "regions", "vsz", "reserved", "committed"])
+        return df.astype({"asid": "Int64"})
+
+    def regions_frame(self) -> "pd.DataFrame":
+        """The largest regions of each address space (as many as ``top`` asked for)."""
+        import pandas as pd
+
+        rows = [{"asid": p.asid, **asdict(r), "size": r.size} for p in self.processes for r in p.largest]
+        df = pd.DataFrame(rows, columns=["asid", "start", "end", "size", "perms", "role", "path"])
+        return df.astype({"asid": "Int64"})
+
+    def phases_frame(self) -> "pd.DataFrame":
+        """Every phase of every address space, with its deltas."""
+        import pandas as pd
+
+        names = list(Phase.__dataclass_fields__)
+        return pd.DataFrame([asdict(ph) for p in self.processes for ph in p.phases], columns=names)
+
+    # -- JSON -------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (README, "summary --json")."""
+        out = asdict(self)
+        out["vsz_label"] = self.vsz_label
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunSummary":
+        """The summary back from :meth:`to_dict` (a stored ``summary --json``)."""
+        from .errors import InputError
+
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA or "processes" not in data:
+            raise InputError(f"not a tracemem summary of schema {SCHEMA} (expected the output of "
+                             "'tracemem summary --json')")
+        try:
+            processes = [
+                ProcessSummary(**{**p, "largest": [RegionInfo(**r) for r in p["largest"]],
+                                  "roles": [RoleTotals(**r) for r in p["roles"]],
+                                  "phases": [Phase(**ph) for ph in p["phases"]]})
+                for p in data["processes"]
+            ]
+            fields = {k: v for k, v in data.items() if k not in ("processes", "vsz_label")}
+            return cls(**fields, processes=processes)
+        except (TypeError, KeyError) as exc:
+            raise InputError(f"a tracemem summary with a missing or unknown key ({exc})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunSummary":
+        from .errors import InputError
+
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        return cls.from_dict(data)
+
+
+def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[str] = (), top: int = 8,
+              overcommit: str = "heuristic", uncharge_unfaulted: bool = False,
+              replayer: "Replayer | None" = None) -> RunSummary:
+    """The :class:`RunSummary` of a trace: replays it (with the exec-time ``baseline`` when
+    given), detects the phases (``phases``: ``--phase`` style additions), and keeps the ``top``
+    largest regions of every address space."""
+    r = replayer if replayer is not None else trace.replayer(
+        baseline, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
+    timeline = r.frame()
+    found, notes = trace.phases(phases, r)
+    exits = _exits(trace)
+    unique: list[tuple[int | None, "TracedSpace"]] = []
+    seen: set[int] = set()
+    for asid, sp in r.spaces.items():
+        if id(sp) not in seen:
+            seen.add(id(sp))
+            unique.append((asid, sp))
+    unique.sort(key=lambda item: -item[1].space.regions.vsz)
+    tasks: dict[int, list[int]] = {}
+    for pid, sp in r.task.items():
+        if pid is not None:
+            tasks.setdefault(id(sp), []).append(pid)
+    processes = []
+    for asid, sp in unique:
+        processes.append(_process(asid, sp, timeline, found, sorted(tasks.get(id(sp), [])), exits, top))
+    return RunSummary(
+        files=list(trace.report.files), baseline=baseline is not None or r.seeded,
+        overcommit=str(overcommit), uncharge_unfaulted=uncharge_unfaulted, lines=trace.report.lines,
+        events=trace.report.events, errors=len(trace.report.errors), time_kind=trace.report.time_kind,
+        processes=processes, notes=notes,
+    )
+
+
+def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phases: list[Phase],
+             tasks: list[int], exits: dict[int, str], top: int) -> ProcessSummary:
+    space = sp.space
+    t = space.totals()
+    rows = timeline[timeline["asid"] == asid] if asid is not None else timeline[timeline["asid"].isna()]
+    if len(rows):
+        peak = rows.loc[rows["vsz"].astype("int64").idxmax()]
+        peak_vsz, peak_seq = int(peak["vsz"]), int(peak["seq"])
+        peak_time = None if _isna(peak["time"]) else float(peak["time"])
+    else:
+        peak_vsz, peak_seq, peak_time = t.vsz, None, None
+    largest = [RegionInfo(r.start, r.end, perms(r), r.role, r.path or r.name)
+               for r in sorted(space, key=lambda r: r.size, reverse=True)[:top]]
+    by_role: dict[str, list[int]] = {}
+    for region in space:
+        acc = by_role.setdefault(region.role, [0, 0, 0, 0])
+        acc[0] += 1
+        acc[1] += region.size
+        if region.prot == 0:
+            acc[2] += region.size
+        if region.accounted or (region.shared and region.anonymous):
+            acc[3] += region.size
+    roles = sorted((RoleTotals(role, *acc) for role, acc in by_role.items()), key=lambda x: (-x.vsz, x.role))
+    ended = next((exits[p] for p in [asid, *tasks] if p is not None and p in exits), "no exit in the trace")
+    return ProcessSummary(
+        asid=asid, exe=sp.exe, vsz=t.vsz, reserved=t.reserved, committed=t.committed, file=t.file,
+        shared=t.shared, released=t.released, map_count=t.map_count, peak_vsz=peak_vsz,
+        peak_seq=peak_seq, peak_time=peak_time, ended=ended, tasks=tasks, largest=largest, roles=roles,
+        phases=[p for p in phases if p.asid == asid],
+    )
+
+
+def _exits(trace: "Trace") -> dict[int, str]:
+    """pid -> "exit_group(N)" for the tasks whose exit_group the trace shows (the last one)."""
+    df = trace.df
+    sub = df.loc[df["syscall"] == "exit_group", ["pid", "args"]]
+    out: dict[int, str] = {}
+    for pid, args in zip(sub["pid"], sub["args"]):
+        if not _isna(pid):
+            out[int(pid)] = f"exit_group({args})"
+    return out
+
+
+def _isna(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
