@@ -198,9 +198,3 @@ def finish(phases: list[Phase], df: Any, timeline: Any) -> list[Phase]:
             p.vsz, p.reserved, p.committed = (b[k] - a[k] for k in ("vsz", "reserved", "committed"))
             out.append(p)
     return out
-
-
-def phases_frame(phases: list[Phase]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame([p.__dict__ for p in phases])

@@ -157,8 +157,3 @@ def split_lines(data: bytes) -> list[str]:
         lines.pop()
     return lines
 
-
-def iter_lines(source: Source) -> Iterator[str]:
-    """The lines of one input without their line ends."""
-    for block, _ in iter_byte_blocks(source):
-        yield from split_lines(block)

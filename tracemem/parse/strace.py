@@ -970,13 +970,11 @@ def finish_rows(rows: list[tuple[Any, ...]] | list[list[Any]], clock: Clock, fas
     states = cols[R_STATE]
     wanted = DECODED_SYSCALLS
     for i in [i for i, name in enumerate(names) if name in wanted]:
-        name = names[i]
-        if True:
-            d, w = decode(name, args[i], fast)
-            decoded[i] = d
-            if w is not None and states[i] != _COMPLETE:
-                w = f"{states[i]} call: {w}"
-            why[i] = w
+        d, w = decode(names[i], args[i], fast)
+        decoded[i] = d
+        if w is not None and states[i] != _COMPLETE:
+            w = f"{states[i]} call: {w}"
+        why[i] = w
     return {
         "line": list(cols[R_LINE]),
         "end_line": list(cols[R_END]),

@@ -210,9 +210,6 @@ class RangeSet:
                 self.ranges[end] = b
                 break
 
-    def size_within(self, start: int, end: int) -> int:
-        return sum(b - a for a, b in self.within(start, end))
-
     def within(self, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of the set inside [start, end)."""
         out = []
@@ -260,7 +257,6 @@ class AddressSpace:
         self.regions: RegionIndex = RegionIndex()
         self.mprotect_uncharge = mprotect_uncharge
         self.overcommit_never = overcommit_never
-        self.shm_charge = 0  # shared anonymous memory, charged through shmem
         self.brk_base: int | None = None
         self.brk_end: int | None = None
         # Pages handed back with MADV_DONTNEED/FREE/REMOVE/PAGEOUT and not populated since.
