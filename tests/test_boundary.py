@@ -1,0 +1,151 @@
+"""The edges of the library and the command line: one error boundary with exit codes carried by
+the exceptions, output paths checked before any parse, the parser inside a process pool's
+worker, and a chart that leaves the caller's matplotlib alone."""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import tracemem
+from tracemem.cli import app, main
+from tracemem.errors import InputError, OutputError, TraceParseError, TracememError, UsageError
+
+from conftest import SAMPLES
+
+SAMPLE = SAMPLES / "go-http.trace"
+
+#: Every command that writes a file, with an output of the right suffix.
+WRITERS = [("parse", ".parquet"), ("parse", ".csv"), ("timeline", ".parquet"), ("plot", ".png")]
+
+
+def test_exceptions_carry_their_exit_codes() -> None:
+    assert TracememError.exit_code == InputError.exit_code == UsageError.exit_code == OutputError.exit_code == 2
+    assert TraceParseError("f", 1, 1, "x", "bad").exit_code == 1
+    assert issubclass(OutputError, UsageError)
+
+
+def bad_outputs(tmp_path: Path, suffix: str) -> list[tuple[Path, str]]:
+    folder = tmp_path / f"a-folder{suffix}"
+    folder.mkdir()
+    afile = tmp_path / "plain-file"
+    afile.write_text("x")
+    return [
+        (Path("/nonexistent-tracemem-dir") / f"x{suffix}", "does not exist"),
+        (folder, "is a folder"),
+        (afile / f"x{suffix}", "is not a folder"),
+    ]
+
+
+@pytest.mark.parametrize("command,suffix", WRITERS)
+def test_unwritable_output_exits_2_before_any_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    command: str, suffix: str) -> None:
+    import tracemem.parse.files
+    import tracemem.trace
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsing started before the output was checked")
+
+    monkeypatch.setattr(tracemem.parse.files, "iter_batches", no_parse)
+    monkeypatch.setattr(tracemem.trace, "iter_batches", no_parse)
+    for output, message in bad_outputs(tmp_path, suffix):
+        result = CliRunner().invoke(app, [command, str(SAMPLE), "-o", str(output)], catch_exceptions=False)
+        assert result.exit_code == 2, (output, result.output)
+        assert message in result.output and "error:" in result.output
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command,suffix", WRITERS)
+def test_unwritable_output_in_a_real_process(command: str, suffix: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "tracemem", command, str(SAMPLE), "-o",
+                           f"/nonexistent-tracemem-dir/x{suffix}"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "does not exist" in done.stderr and "Traceback" not in done.stderr + done.stdout
+
+
+def test_write_failure_after_the_check_is_an_output_error(tmp_path: Path) -> None:
+    from tracemem.reporters.export import write_table
+
+    import pandas as pd
+
+    with pytest.raises(OutputError, match="cannot write"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "gone" / "t.csv")
+
+
+def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", str(SAMPLE), "--json"]) == 0
+    assert '"lines"' in capsys.readouterr().out
+    assert main(["stats", "/nonexistent-tracemem.trace"]) == 2
+    assert main(["no-such-command"]) == 2
+    assert main(["--help"]) == 0
+    assert main(["summary", str(SAMPLE), "--overcommit", "sometimes"]) == 2
+    assert "--overcommit 'sometimes'" in capsys.readouterr().err
+
+
+def _count_in_worker(path: str) -> dict:
+    # runs in a daemonic multiprocessing.Pool worker, which may not start processes of its own
+    return tracemem.count_events(path)
+
+
+@pytest.fixture(scope="module")
+def big_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real trace repeated past the 32 MiB at which the parser goes parallel."""
+    text = SAMPLE.read_bytes()
+    path = tmp_path_factory.mktemp("big") / "big.trace"
+    copies = (33 << 20) // len(text) + 1
+    with open(path, "wb") as fh:
+        for _ in range(copies):
+            fh.write(text)
+    assert path.stat().st_size > 32 << 20
+    return path
+
+
+def test_count_events_inside_a_pool_worker(big_trace: Path) -> None:
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        in_worker = pool.apply(_count_in_worker, (str(big_trace),))
+    here = tracemem.count_events(big_trace, workers=1)
+    assert in_worker == here
+    assert in_worker["errors"] == 0 and in_worker["events"] > 200_000
+
+
+def test_caller_executor_gives_the_sequential_result(big_trace: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tracemem.parse.files import iter_batches
+
+    def account(**kw: object) -> tuple:
+        report = tracemem.ParseReport()
+        names: list = []
+        for batch in iter_batches(big_trace, report=report, columns=("syscall", "pid"), **kw):
+            names.extend(batch["syscall"])
+        return report.lines, report.parsed, report.events, len(names), names[:1000], names[-1000:]
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        pooled = account(executor=pool)
+        again = account(executor=pool)  # the caller's pool is not shut down by the parser
+    assert pooled == again == account(workers=1)
+
+
+def test_plot_leaves_the_callers_matplotlib_alone(tmp_path: Path) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    try:
+        plt.switch_backend("pdf")
+        mine = plt.figure()
+        open_before = plt.get_fignums()
+        fig = tracemem.read_trace(SAMPLES / "go-http-net.trace").plot(tmp_path / "vsz.png")
+        assert matplotlib.get_backend() == "pdf"
+        assert plt.get_fignums() == open_before and plt.fignum_exists(mine.number)
+        assert fig not in [plt.figure(n) for n in plt.get_fignums()]
+        assert fig._repr_png_().startswith(b"\x89PNG")  # how Jupyter shows it, with or without pyplot
+        assert (tmp_path / "vsz.png").read_bytes().startswith(b"\x89PNG")
+    finally:
+        plt.close("all")
+        plt.switch_backend(before)

@@ -1,0 +1,137 @@
+"""The run summary: its library twin of `tracemem summary`, the JSON form and its round trip, the
+timeline's signed ledgers, and Trace.stats() agreeing with `stats --json`."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from rich.console import Console
+
+import tracemem
+from tracemem.reporters.tables import summary_tables
+from tracemem.summary import RunSummary
+
+from conftest import ROOT, SAMPLES
+
+GOLDEN = ROOT / "tests" / "data" / "golden"
+SAMPLE_NAMES = sorted(p.stem for p in SAMPLES.glob("*.trace"))
+
+
+def rendered(summary: RunSummary) -> str:
+    out = io.StringIO()
+    summary_tables(Console(file=out, width=10_000, highlight=False, soft_wrap=True), summary)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_summarize_gives_the_summary_command_output(name: str) -> None:
+    # tests/data/golden/summary-*.txt: `tracemem summary` of each sample as it printed before the
+    # summary moved from the CLI into tracemem.summary (made by the code of 5b4af68).
+    trace = tracemem.read_trace(SAMPLES / f"{name}.trace")
+    summary = tracemem.summarize(trace)
+    assert rendered(summary) == (GOLDEN / f"summary-{name}.txt").read_text()
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_summary_figures_agree_with_the_model_and_the_timeline(name: str) -> None:
+    trace = tracemem.read_trace(SAMPLES / f"{name}.trace")
+    summary = trace.summary()
+    timeline = trace.timeline()
+    assert summary.processes, name
+    vszs = [p.vsz for p in summary.processes]
+    assert vszs == sorted(vszs, reverse=True)
+    for p in summary.processes:
+        t = trace.address_space(p.tasks[0] if p.tasks else p.asid).totals()
+        assert (p.vsz, p.reserved, p.committed, p.file, p.shared, p.released, p.map_count) == (
+            t.vsz, t.reserved, t.committed, t.file, t.shared, t.released, t.map_count)
+        rows = timeline[timeline["asid"] == p.asid]
+        if len(rows):
+            assert p.peak_vsz == int(rows["vsz"].max())
+        # the roles add up to the totals, and the largest regions are the largest
+        assert sum(r.vsz for r in p.roles) == p.vsz
+        assert sum(r.reserved for r in p.roles) == p.reserved
+        assert sum(r.committed for r in p.roles) == p.committed
+        sizes = [r.size for r in p.largest]
+        assert sizes == sorted(sizes, reverse=True) and len(sizes) <= 8
+    frame = summary.frame()
+    assert list(frame["vsz"]) == vszs and frame["vsz"].dtype == "int64"
+    assert len(summary.roles_frame()) == sum(len(p.roles) for p in summary.processes)
+
+
+def test_go_summary_says_where_the_address_space_went() -> None:
+    summary = tracemem.summarize(tracemem.read_trace(SAMPLES / "go-http-net.trace"))
+    main = summary.processes[0]
+    assert main.exe == "/tmp/hello" and main.tasks and main.asid in main.tasks
+    assert summary.vsz_label == "traced VSZ" and not summary.baseline
+    roles = {r.role: r for r in main.roles}
+    assert roles["Go runtime reservation"].reserved == roles["Go runtime reservation"].vsz > 500 << 20
+    assert [p.name for p in main.phases][:3] == ["exec", "loader", "runtime-init"]
+    assert main.ended.startswith("exit_group(") or main.ended == "no exit in the trace"
+
+
+def test_summary_json_round_trip_and_documented_keys(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from tracemem.cli import app
+
+    result = CliRunner().invoke(app, ["summary", str(SAMPLES / "go-http-net.trace"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # the keys the README documents ("summary --json"), at each level
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("`tracemem summary --json` prints", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`(\w+)`", section))
+    assert set(data) <= documented, set(data) - documented
+    process = data["processes"][0]
+    assert set(process) <= documented, set(process) - documented
+    for part in ("largest", "roles", "phases"):
+        assert set(process[part][0]) <= documented, (part, set(process[part][0]) - documented)
+    assert data["vsz_label"] == "traced VSZ" and data["schema"] == 1
+    # round trip: the stored summary is the same summary
+    again = RunSummary.from_json(result.stdout)
+    assert again.to_dict() == data
+    assert again == tracemem.summarize(tracemem.read_trace(SAMPLES / "go-http-net.trace"))
+
+
+def test_summary_from_bad_json_is_an_input_error() -> None:
+    with pytest.raises(tracemem.InputError, match="not JSON"):
+        RunSummary.from_json("{nope")
+    with pytest.raises(tracemem.InputError, match="not a tracemem summary"):
+        RunSummary.from_json('{"lines": 3}')
+    with pytest.raises(tracemem.InputError, match="missing or unknown key"):
+        RunSummary.from_json('{"schema": 1, "processes": [{"asid": 1}]}')
+
+
+def test_summary_with_baseline_says_vsz() -> None:
+    from tracemem.space.kernelmaps import parse_snapshot
+
+    trace = tracemem.read_trace(ROOT / "tests" / "data" / "groundtruth" / "c-full.trace")
+    smaps = (ROOT / "tests" / "data" / "groundtruth" / "c-full.smaps").read_text()
+    kernel = [r for r in parse_snapshot(smaps) if r.path in ("[stack]", "[vdso]", "[vvar]", "[vsyscall]")]
+    with_baseline = trace.summary(kernel)
+    without = trace.summary()
+    assert with_baseline.vsz_label == "VSZ" and without.vsz_label == "traced VSZ"
+    added = sum(r.size for r in kernel if r.path != "[vsyscall]")
+    assert with_baseline.processes[0].vsz - without.processes[0].vsz in (added, sum(r.size for r in kernel))
+
+
+def test_timeline_ledgers_are_signed() -> None:
+    timeline = tracemem.read_trace(SAMPLES / "go-http.trace").timeline()
+    for column in ("vsz", "reserved", "committed", "file", "shared", "released"):
+        assert str(timeline[column].dtype) == "Int64", column
+    one = timeline[timeline["asid"] == timeline["asid"].iloc[0]]
+    delta = one["vsz"].diff()
+    unmaps = one["syscall"] == "munmap"
+    assert unmaps.any()
+    assert (delta[unmaps] < 0).any()
+    assert delta.min() < 0 and delta.min() > -(1 << 40)  # a real negative step, not a wrapped 1.8e19
+
+
+def test_trace_stats_has_the_keys_of_stats_json() -> None:
+    path = ROOT / "tests" / "data" / "strace" / "c-f-tt-T-y.trace"
+    streamed = tracemem.count_events(path)
+    table = tracemem.read_trace(path).stats()
+    assert table == streamed
