@@ -1,8 +1,7 @@
 """The kernel is the oracle: programs print their own /proc/self/smaps at exit
 (tests/data/groundtruth, made by tests/data/make_traces.sh); the model rebuilt from the trace
-must agree with it page for page on everything syscalls created, and on the charge.
-
-Work in progress for the address-space issue: C, Go and Python, one capture each."""
+must agree with it page for page on everything syscalls created, and on the charge: C, Go and
+Python, each with the recommended capture and with plain -f."""
 
 from __future__ import annotations
 

@@ -1,0 +1,96 @@
+/* capture: a small C program for the capture-form ground truth (tests/data/make_captures.sh).
+ *
+ * It maps, reserves and commits memory, starts a thread that stays alive (its glibc arena and
+ * its stack are in the final maps), forks a child that unmaps a mapping it inherited (which must
+ * not vanish from the parent) and maps its own, waits for it (SIGCHLD), then marks the point of
+ * truth with a syscall every memory filter shows, and writes its own /proc/self/maps and smaps
+ * to the files named on the command line.
+ *
+ *   capture MAPS SMAPS            run through
+ *   capture MAPS SMAPS --wait     wait for SIGUSR1 first (a tracer attaches with -p meanwhile)
+ *
+ * The mark: madvise(0x7ace00000000, 4096, MADV_NORMAL), which fails with ENOMEM (nothing is
+ * mapped there); the tests cut the log at it.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MARK ((void *)0x7ace00000000UL)
+
+static int hold[2];
+
+static void *worker(void *arg) {
+    (void)arg;
+    char *p = malloc(256 << 10);   /* a thread arena: glibc reserves 64 MiB NORESERVE */
+    memset(p, 1, 256 << 10);
+    char c;
+    if (read(hold[0], &c, 1) < 0) perror("read");   /* stay alive until main has dumped */
+    free(p);
+    return NULL;
+}
+
+static void copy(const char *from, const char *to) {
+    char buf[1 << 16];
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ssize_t n;
+    if (in < 0 || out < 0) { perror("open"); exit(1); }
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n) { perror("write"); exit(1); }
+    close(in);
+    close(out);
+}
+
+static volatile sig_atomic_t go;
+static void on_usr1(int sig) { (void)sig; go = 1; }
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: capture MAPS SMAPS [--wait]\n");
+        return 2;
+    }
+    if (argc > 3 && strcmp(argv[3], "--wait") == 0) {
+        /* made before the tracer attaches: the trace cannot show this mapping */
+        char *early = mmap(NULL, 3 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        memset(early, 5, 3 << 20);
+        signal(SIGUSR1, on_usr1);
+        printf("%d\n", getpid());
+        fflush(stdout);
+        while (!go) pause();
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    char *rw = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(rw, 7, 1 << 20);
+    char *res = mmap(NULL, 64 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    mprotect(res, 4 << 20, PROT_READ | PROT_WRITE);
+    memset(res, 1, 4 << 20);
+    char *three = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(three + page, page);
+    char *inherited = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(inherited, 2, 2 << 20);
+    if (pipe(hold) != 0) { perror("pipe"); return 1; }
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    usleep(20000);   /* the thread has made its arena */
+    pid_t child = fork();
+    if (child == 0) {
+        munmap(inherited, 2 << 20);   /* the child's copy only: the parent keeps it */
+        char *c = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        memset(c, 9, 4 << 20);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    madvise(MARK, 4096, MADV_NORMAL);   /* the mark: ENOMEM */
+    copy("/proc/self/maps", argv[1]);
+    copy("/proc/self/smaps", argv[2]);
+    if (write(hold[1], "x", 1) != 1) perror("write");
+    pthread_join(t, NULL);
+    return 0;
+}
