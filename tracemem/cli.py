@@ -9,7 +9,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, TypedDict
 
 import typer
 from typer.core import TyperGroup
@@ -21,6 +21,10 @@ from .events import ParseReport
 from .reporters.tables import cell
 
 if TYPE_CHECKING:
+    # typer vendors click as typer._click; TyperGroup.invoke takes that Context (typer.Context is
+    # a subclass, too narrow for the override), which typer exports under no public name.
+    from typer._click import Context as ClickContext
+
     from .space.kernelmaps import KernelRegion
     from .trace import Trace
 
@@ -28,7 +32,7 @@ class _Boundary(TyperGroup):
     """The one error boundary of the command line: tracemem's own errors print as "error: ..."
     on stderr and end the command with their class's exit code (never a traceback)."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: "ClickContext") -> object:
         try:
             return super().invoke(ctx)
         except TracememError as exc:
@@ -97,7 +101,14 @@ def _print_errors(report: ParseReport, limit: int = 10) -> None:
         stderr.print(f"... and {len(report.errors) - limit} more line errors")
 
 
-def _kernel(overcommit: str, uncharge: bool) -> dict[str, object]:
+class _ReplayOptions(TypedDict):
+    """The kernel options of the replaying Trace methods, as the CLI's options give them."""
+
+    overcommit: str
+    uncharge_unfaulted: bool
+
+
+def _kernel(overcommit: str, uncharge: bool) -> _ReplayOptions:
     """The replay options, checked now (before the parse)."""
     from .space.replay import OVERCOMMIT
 
@@ -193,7 +204,7 @@ def timeline(
     check_writable(output)
     options = _kernel(overcommit, uncharge_unfaulted)
     trace, regions = _load(logs, baseline)
-    df = trace.timeline(regions, **options)  # type: ignore[arg-type]
+    df = trace.timeline(regions, **options)
     write_table(df, output)
     stderr.print(f"{len(df):,} changes written to {escape(str(output))}")
 
@@ -212,7 +223,7 @@ def maps(
 
     options = _kernel(overcommit, uncharge_unfaulted)
     trace, regions = _load(logs, baseline)
-    space = trace.address_space(pid, baseline=regions, **options)  # type: ignore[arg-type]
+    space = trace.address_space(pid, baseline=regions, **options)
     stdout.out(format_maps(space, roles=roles), end="", highlight=False)
 
 
@@ -236,7 +247,7 @@ def summary(
         raise UsageError("--top and --processes take a number of 0 or more")
     options = _kernel(overcommit, uncharge_unfaulted)
     trace, regions = _load(logs, baseline)
-    result = trace.summary(regions, phases=phase or (), top=top, **options)  # type: ignore[arg-type]
+    result = trace.summary(regions, phases=phase or (), top=top, **options)
     if as_json:
         stdout.out(result.to_json(), highlight=False)
         return

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 from .flags import Advice, CloneFlags, ExecveatFlags, MapFlags, MremapFlags, MsealFlags, Prot, ShmFlags
+
+if TYPE_CHECKING:
+    from .parse.dtruss import DarwinAdvice
 
 
 class Skip(str, enum.Enum):
@@ -76,9 +79,11 @@ class Mprotect(NamedTuple):
 
 
 class Madvise(NamedTuple):
+    """madvise; ``advice`` is the macOS value (DarwinAdvice) in a dtruss log."""
+
     addr: int
     length: int
-    advice: Advice
+    advice: Advice | DarwinAdvice
 
 
 class ProcessMadvise(NamedTuple):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import errno as _errno
+from typing import Self
 
 
 class Prot(enum.IntFlag, boundary=enum.KEEP):
@@ -104,9 +105,9 @@ class _OpenEnum(enum.IntEnum):
     """An IntEnum that keeps unknown values as pseudo-members named by their hex value."""
 
     @classmethod
-    def _missing_(cls, value: object) -> "_OpenEnum":
+    def _missing_(cls, value: object) -> Self | None:
         if not isinstance(value, int):
-            return None  # type: ignore[return-value]
+            return None
         member = int.__new__(cls, value)
         member._name_ = hex(value)
         member._value_ = value
@@ -161,8 +162,11 @@ SIGNALS = {
     "SIGIO": 29, "SIGPWR": 30, "SIGSYS": 31,
 }
 
+#: A flag set (IntFlag) or a single-valued argument (IntEnum) class.
+FlagType = type[enum.IntFlag] | type[enum.IntEnum]
+
 # Which enum decodes which flag-name prefix; used to turn "PROT_READ|PROT_WRITE" into a value.
-FLAG_TYPES: dict[str, type[enum.IntFlag] | type[enum.IntEnum]] = {
+FLAG_TYPES: dict[str, FlagType] = {
     "prot": Prot,
     "map": MapFlags,
     "mremap": MremapFlags,
@@ -174,7 +178,7 @@ FLAG_TYPES: dict[str, type[enum.IntFlag] | type[enum.IntEnum]] = {
 }
 
 
-def flag_value(enum_cls: type, name: str) -> int | None:
+def flag_value(enum_cls: FlagType, name: str) -> int | None:
     """The numeric value of one symbolic flag name for ``enum_cls``, or None if unknown."""
     member = enum_cls.__members__.get(name)
     if member is not None:
@@ -190,7 +194,7 @@ def flag_value(enum_cls: type, name: str) -> int | None:
     return None
 
 
-def flag_names(value: int, enum_cls: type) -> str:
+def flag_names(value: int, enum_cls: FlagType) -> str:
     """Render a flag value as strace does: names joined by "|", unknown bits as hex."""
     if issubclass(enum_cls, enum.IntFlag):
         value = int(value)
@@ -198,6 +202,7 @@ def flag_names(value: int, enum_cls: type) -> str:
             return "PROT_NONE"
         parts: list[str] = []
         rest = value
+        huge = signal = 0  # set for MapFlags and CloneFlags below
         if enum_cls is MapFlags:
             kind = rest & 0x03
             parts.append({1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"}.get(kind, ""))
@@ -213,7 +218,7 @@ def flag_names(value: int, enum_cls: type) -> str:
         for member in enum_cls:
             bit = int(member)
             if bit and bit & (bit - 1) == 0 and rest & bit:
-                parts.append(member.name)
+                parts.append(member.name or "")  # (a canonical member always has its name)
                 rest &= ~bit
         if enum_cls is MapFlags and huge:
             unit = "GB" if huge >= 30 else "MB" if huge >= 20 else "KB"

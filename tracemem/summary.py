@@ -224,7 +224,7 @@ def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phas
     t = space.totals()
     rows = timeline[timeline["asid"] == asid] if asid is not None else timeline[timeline["asid"].isna()]
     if len(rows):
-        peak = rows.loc[rows["vsz"].astype("int64").idxmax()]
+        peak = rows.iloc[int(rows["vsz"].astype("int64").argmax())]  # the first row of the highest VSZ
         peak_vsz, peak_seq = int(peak["vsz"]), int(peak["seq"])
         peak_time = None if _isna(peak["time"]) else float(peak["time"])
     else:

@@ -70,13 +70,6 @@ DECODED_COLUMNS = ("addr", "length", "prot", "flags", "fd", "offset", "advice", 
 Batch = dict[str, list[Any]]
 
 
-def _pd() -> Any:
-    """pandas, imported when a table is wanted (``stats`` never needs it)."""
-    import pandas
-
-    return pandas
-
-
 def batch_events(batch: Batch) -> Iterator[SyscallEvent]:
     """The typed events of one column batch."""
     for i in range(len(batch["seq"])):
@@ -170,7 +163,8 @@ def _uint64(value: int | None) -> int | None:
 
 def events_frame(batch: Batch) -> "pd.DataFrame":
     """The typed events DataFrame of a batch (columns as in COLUMNS)."""
-    pd = _pd()
+    import pandas as pd  # imported when a table is wanted (``stats`` never needs it)
+
     data = dict(batch)
     n = len(data.get("seq", []))
     if "addr" not in data:
@@ -197,7 +191,8 @@ def _column(values: list[Any], dtype: str, fix: Callable[[Any], Any] | None = No
     """A column of the events table. Nullable columns are built through Arrow (its C loop turns
     a list holding None into values and a mask several times faster than pandas does); ``fix``
     maps each value into range when Arrow refuses the list as it is."""
-    pd = _pd()
+    import pandas as pd
+
     kind = _ARROW_TYPES.get(dtype)
     if kind is not None:
         import pyarrow as pa
@@ -208,7 +203,8 @@ def _column(values: list[Any], dtype: str, fix: Callable[[Any], Any] | None = No
             if fix is not None:
                 return _column([fix(v) for v in values], dtype)
             return pd.Series(values, dtype=dtype)
-        return pd.Series(pd.api.types.pandas_dtype(dtype).__from_arrow__(arr))
+        # (pandas-stubs declare __from_arrow__ on no dtype of _ARROW_TYPES, though each has it)
+        return pd.Series(pd.api.types.pandas_dtype(dtype).__from_arrow__(arr))  # type: ignore[union-attr]
     return pd.Series(values, dtype=dtype)
 
 
@@ -218,9 +214,11 @@ def empty_batch() -> Batch:
 
 def format_flags(column: str, value: int | None, syscall: str | None = None) -> str | None:
     """A flag column's value as names joined by "|" (unknown bits as hex)."""
+    import pandas as pd
+
     from .flags import Advice, CloneFlags, MapFlags, MremapFlags, Prot, ShmFlags, MsealFlags
 
-    if value is None or _pd().isna(value):
+    if value is None or pd.isna(value):
         return None
     if column == "prot":
         return flag_names(int(value), Prot)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypedDict, Union
 
 from .errors import UsageError
-from .events import ParseReport, State, SyscallEvent
-from .parse.files import iter_batches
+from .events import Decoded, ParseReport, State, SyscallEvent
+from .parse.files import PathsLike as PathsLike, iter_batches
 from .table import Batch, batch_events, empty_batch, events_frame
 
 if TYPE_CHECKING:  # pandas, matplotlib and the model are imported when they are wanted
@@ -26,9 +26,6 @@ if TYPE_CHECKING:  # pandas, matplotlib and the model are imported when they are
     from .space.kernelmaps import KernelRegion
     from .space.replay import Replayer
     from .summary import RunSummary
-
-#: What the library takes as input: a path, or several (globs, and "-" for standard input).
-PathsLike = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 
 #: A baseline: the regions of a /proc/PID/maps, smaps or vmmap snapshot taken at exec
 #: (tracemem.space.kernelmaps.parse_snapshot), or None for "traced VSZ" only.
@@ -60,7 +57,7 @@ class Trace:
 
     df: "pd.DataFrame"
     report: ParseReport
-    decoded: dict[int, Any] = field(default_factory=dict, repr=False)
+    decoded: dict[int, Decoded] = field(default_factory=dict, repr=False)
 
     @property
     def page_size(self) -> int:
@@ -72,7 +69,8 @@ class Trace:
         df = self.df
         sub = df.loc[df["syscall"].isin(REPLAY_SYSCALLS)]
         # Column by column into Python lists (missing values as None): far faster than rows.
-        col = {name: sub[name].to_numpy(dtype=object, na_value=None).tolist()
+        # (pandas-stubs type na_value as a non-None scalar; pandas takes None)
+        col = {name: sub[name].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
                for name in ("seq", "file", "line", "pid", "syscall", "args", "ret", "errno", "time",
                             "state", "injected", "stack", "uncertain", "platform")}
         decoded = self.decoded
@@ -165,16 +163,15 @@ class Trace:
             save(fig, path)
         return fig
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> "Stats":
         """The line accounting and per-syscall counts: the keys ``tracemem stats --json`` prints.
 
         With ``read_trace(only=...)`` the syscall counts are those of the kept events."""
         counts = self.df["syscall"].value_counts()
         pids = sorted(int(p) for p in self.df["pid"].dropna().unique())
         out = stats_dict(self.report, {str(k): int(v) for k, v in counts.items() if v}, pids)
-        out["decode_errors"] = int(self.df["decode_error"].notna().sum())
-        out["error_details"] = error_details(self.report)
-        return out
+        return {**out, "decode_errors": int(self.df["decode_error"].notna().sum()),
+                "error_details": error_details(self.report)}
 
 
 REPLAY_SYSCALLS = ["mmap", "mmap2", "munmap", "mprotect", "pkey_mprotect", "madvise", "mremap", "brk",
@@ -195,7 +192,40 @@ def _model_syscalls() -> list[str]:
 MODEL_SYSCALLS: list[str] = _model_syscalls()
 
 
-def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -> dict[str, Any]:
+class LineStats(TypedDict):
+    """The line accounting of a parse and its syscall counts (:func:`stats_dict`)."""
+
+    files: list[str]
+    formats: dict[str, str]
+    lines: int
+    parsed: int
+    skipped: dict[str, int]
+    errors: int
+    events: int
+    incomplete: dict[str, int]
+    time: str | None
+    syscalls: dict[str, int]
+    pids: list[int]
+
+
+class ErrorDetail(TypedDict):
+    """One line error, JSON-ready (:func:`error_details`)."""
+
+    file: str
+    line: int
+    column: int
+    reason: str
+    text: str
+
+
+class Stats(LineStats):
+    """What ``tracemem stats --json`` prints (:func:`count_events`, :meth:`Trace.stats`)."""
+
+    decode_errors: int
+    error_details: list[ErrorDetail]
+
+
+def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -> LineStats:
     return {
         "files": report.files,
         "formats": report.formats,
@@ -211,7 +241,7 @@ def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -
     }
 
 
-def error_details(report: ParseReport, limit: int = 50) -> list[dict[str, Any]]:
+def error_details(report: ParseReport, limit: int = 50) -> list[ErrorDetail]:
     """The first ``limit`` line errors as JSON-ready dicts."""
     return [
         {"file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "text": e.text}
@@ -234,7 +264,7 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
 
     report = ParseReport()
     frames = []
-    decoded: dict[int, Any] = {}
+    decoded: dict[int, Decoded] = {}
     keep = frozenset(only) if only is not None else None
     for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines, workers=workers):
         if keep is not None:
@@ -259,7 +289,7 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
 
 
 def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[int], None] | None = None,
-                 workers: int | None = None) -> dict[str, Any]:
+                 workers: int | None = None) -> Stats:
     """The ``stats`` figures computed while streaming (no table kept in memory): exactly what
     ``tracemem stats --json`` prints (README, "Command line")."""
     report = ParseReport()
@@ -272,10 +302,8 @@ def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[
         pids.update(batch["pid"])
         decode_errors += len(batch["decode_error"]) - batch["decode_error"].count(None)
     out = stats_dict(report, dict(counts), sorted(p for p in pids if p is not None))
-    out["decode_errors"] = decode_errors
-    out["error_details"] = error_details(report)
-    return out
+    return {**out, "decode_errors": decode_errors, "error_details": error_details(report)}
 
 
-__all__ = ["Batch", "MODEL_SYSCALLS", "REPLAY_SYSCALLS", "Trace", "count_events", "iter_events",
-           "read_trace", "stats_dict"]
+__all__ = ["Batch", "ErrorDetail", "LineStats", "MODEL_SYSCALLS", "PathsLike", "REPLAY_SYSCALLS", "Stats",
+           "Trace", "count_events", "iter_events", "read_trace", "stats_dict"]

@@ -10,13 +10,19 @@ the CLI writes PNG, SVG or PDF by the output's suffix.
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+import os
+from typing import TYPE_CHECKING, Sequence
 
 from matplotlib.figure import Figure
 
 from ..errors import UsageError
 from ..phases import Phase
 from ..text import human
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.ticker import MultipleLocator
 
 
 class ChartFigure(Figure):
@@ -34,16 +40,16 @@ COLOURS = {"reserved": "#c7d3e6", "committed": "#d9534f", "file": "#8fbf7f", "vs
 PHASE_SHADES = ("#f2f2f2", "#e3e8ef")
 
 
-def x_values(rows: Any, t0: float | None) -> tuple[list[float], str]:
+def x_values(rows: "pd.DataFrame", t0: float | None) -> tuple[list[float], str]:
     """Seconds since the first event when the trace has timestamps, else the event order."""
     if t0 is not None and rows["time"].notna().all() and len(rows):
         return [float(t) - t0 for t in rows["time"]], "seconds since the first event"
     return [int(s) for s in rows["seq"]], "event order (seq): this trace has no timestamps"
 
 
-def vsz_figure(timeline: Any, phases: Sequence[Phase] = (), *, title: str = "", pids: Sequence[Any] | None = None,
-               log: bool = False, panels: Sequence[str] = (), annotate: int = 3, t0: float | None = None,
-               traced_only: bool = True) -> ChartFigure:
+def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title: str = "",
+               pids: Sequence[int] | None = None, log: bool = False, panels: Sequence[str] = (), annotate: int = 3,
+               t0: float | None = None, traced_only: bool = True) -> ChartFigure:
     """The main chart, one column of panels per address space (``pids`` picks them).
     ``traced_only``: the figures hold only what the trace shows (no exec-time baseline), and the
     VSZ line says "traced"."""
@@ -101,7 +107,7 @@ def vsz_figure(timeline: Any, phases: Sequence[Phase] = (), *, title: str = "", 
     return fig
 
 
-def _binary_locator(top: float) -> Any:
+def _binary_locator(top: float) -> "MultipleLocator":
     """Ticks at round binary sizes (64 MiB, 256 MiB, 1 GiB ...), about five of them."""
     from matplotlib.ticker import MultipleLocator
 
@@ -111,7 +117,7 @@ def _binary_locator(top: float) -> Any:
     return MultipleLocator(step)
 
 
-def _x_at_seq(rows: Any, xs: list[float], seq: int) -> float:
+def _x_at_seq(rows: "pd.DataFrame", xs: list[float], seq: int) -> float:
     seqs = [int(s) for s in rows["seq"]]
     import bisect
 
@@ -121,7 +127,7 @@ def _x_at_seq(rows: Any, xs: list[float], seq: int) -> float:
     return xs[i]
 
 
-def _phase_bands(ax: Any, phases: Sequence[Phase], rows: Any, xs: list[float]) -> None:
+def _phase_bands(ax: "Axes", phases: Sequence[Phase], rows: "pd.DataFrame", xs: list[float]) -> None:
     if not xs:
         return
     for i, p in enumerate(sorted(phases, key=lambda p: p.start_seq)):
@@ -136,7 +142,7 @@ def _phase_bands(ax: Any, phases: Sequence[Phase], rows: Any, xs: list[float]) -
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
 
 
-def _annotate_steps(ax: Any, rows: Any, xs: list[float], n: int) -> None:
+def _annotate_steps(ax: "Axes", rows: "pd.DataFrame", xs: list[float], n: int) -> None:
     if n <= 0 or len(rows) < 2:
         return
     vsz = rows["vsz"].astype("int64").tolist()
@@ -151,7 +157,7 @@ def _annotate_steps(ax: Any, rows: Any, xs: list[float], n: int) -> None:
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "alpha": 0.9})
 
 
-def chart_format(path: Any) -> str:
+def chart_format(path: str | os.PathLike[str]) -> str:
     """The chart format a path's suffix names (.png, .svg, .pdf); UsageError otherwise."""
     from pathlib import Path
 
@@ -161,7 +167,7 @@ def chart_format(path: Any) -> str:
     return suffix
 
 
-def save(fig: Figure, path: Any) -> None:
+def save(fig: Figure, path: str | os.PathLike[str]) -> None:
     """Write a figure as PNG, SVG or PDF by the suffix."""
     suffix = chart_format(path)
     fig.savefig(path, dpi=110 if suffix == ".png" else None, metadata={"Software": "tracemem"} if suffix == ".png" else None)

@@ -4,7 +4,7 @@ through :func:`cell` (markup escaped, control characters shown as \\xNN)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,13 +14,16 @@ from ..phases import Phase
 from ..summary import RunSummary
 from ..text import mib, printable, signed
 
+if TYPE_CHECKING:
+    from ..trace import Stats
+
 
 def cell(text: object) -> str:
     """Untrusted trace text in a rich table: markup escaped, control characters shown as \\xNN."""
     return escape(printable(str(text)))
 
 
-def stats_tables(console: Console, result: dict[str, Any]) -> None:
+def stats_tables(console: Console, result: "Stats") -> None:
     """The line accounting and the syscall counts of ``count_events``."""
     lines = Table(title="Lines", show_header=False, title_justify="left")
     lines.add_column("what")

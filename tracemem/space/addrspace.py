@@ -12,7 +12,7 @@ VMAs (same protection, flags, backing and contiguous file offset), so the map co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from typing import Iterator, Literal, NamedTuple, TypedDict
 
 from bisect import bisect_left, bisect_right, insort
 
@@ -29,9 +29,8 @@ _POPULATE = int(MapFlags.MAP_POPULATE)
 _WRITE = int(Prot.PROT_WRITE)
 _DONTUNMAP = int(MremapFlags.MREMAP_DONTUNMAP)
 
-
-def replace(region: "Region", **changes: object) -> "Region":
-    return region._replace(**changes)
+#: What removing write from a private anonymous region does to its charge (AddressSpace).
+Uncharge = Literal["never", "unfaulted"]
 
 
 def page_up(n: int, page: int = PAGE) -> int:
@@ -71,6 +70,18 @@ class Region(NamedTuple):
         if self.path is not None:
             return other.offset == self.offset + self.size
         return not self.shared  # shared anonymous mappings are separate shmem objects
+
+
+#: replace(region, **changes): a copy of the region with some fields changed (NamedTuple._replace).
+replace = Region._replace
+
+
+class _AdviceChange(TypedDict, total=False):
+    """The VMA flags an madvise sets (Region fields)."""
+
+    hugepage: int
+    dontfork: bool
+    wipeonfork: bool
 
 
 class RegionIndex:
@@ -252,7 +263,7 @@ class AddressSpace:
     ``overcommit_never`` (vm.overcommit_memory=2) ignores MAP_NORESERVE.
     """
 
-    def __init__(self, page: int = PAGE, mprotect_uncharge: str = "never", overcommit_never: bool = False):
+    def __init__(self, page: int = PAGE, mprotect_uncharge: Uncharge = "never", overcommit_never: bool = False):
         self.page = page
         self.regions: RegionIndex = RegionIndex()
         self.mprotect_uncharge = mprotect_uncharge
@@ -465,7 +476,7 @@ class AddressSpace:
         if advice in (Advice.MADV_POPULATE_READ, Advice.MADV_POPULATE_WRITE):
             self.released.remove(addr, end)
             return
-        change: dict[str, object] = {}
+        change: _AdviceChange = {}
         if advice == Advice.MADV_HUGEPAGE:
             change = {"hugepage": 1}
         elif advice == Advice.MADV_NOHUGEPAGE:
@@ -481,7 +492,7 @@ class AddressSpace:
         if not change:
             return
         for r in self._carve(addr, end):
-            self.regions[r.start] = replace(r, **change)  # type: ignore[arg-type]
+            self.regions[r.start] = replace(r, **change)
         self._merge_around(addr, end)
 
     def mremap(self, old: int, old_len: int, new_len: int, flags: int, ret: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence, TypedDict
 
 from ..errors import UsageError
 from ..events import (
@@ -18,7 +18,7 @@ from ..events import (
 )
 from ..flags import Advice, CloneFlags, MapFlags, Prot
 from ..parse.dtruss import DarwinAdvice
-from .addrspace import PAGE, AddressSpace, Region, page_up
+from .addrspace import PAGE, AddressSpace, Region, Uncharge, page_up
 from .roles import Runtime, name_role, role_after_mprotect, role_for_mmap
 
 if TYPE_CHECKING:
@@ -32,6 +32,10 @@ _COMPLETE = State.COMPLETE
 
 TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
                     "reserved", "committed", "file", "shared", "released", "map_count", "uncertain"]
+
+#: One timeline row, the values of TIMELINE_COLUMNS in order.
+TimelineRow = tuple[float | None, int, int | None, int | None, str, int | None, int | None, str | None,
+                    int, int, int, int, int, int, int, bool]
 
 #: The timeline's ledgers: signed 64-bit, so that differences (``vsz.diff()``) can go negative.
 LEDGERS = ("vsz", "reserved", "committed", "file", "shared", "released")
@@ -52,7 +56,20 @@ _DARWIN_ADVICE = {int(k): int(v) for k, v in DARWIN_ADVICE.items()}
 OVERCOMMIT = {"heuristic": 0, "always": 1, "never": 2, "0": 0, "1": 1, "2": 2}
 
 
-def kernel_options(overcommit: str = "heuristic", uncharge_unfaulted: bool = False) -> dict[str, Any]:
+class KernelOptions(TypedDict):
+    """The kernel settings of an :class:`AddressSpace` that the replay options choose."""
+
+    overcommit_never: bool
+    mprotect_uncharge: Uncharge
+
+
+class SpaceOptions(KernelOptions):
+    """Every :class:`AddressSpace` setting of a replay: the kernel options and the page size."""
+
+    page: int
+
+
+def kernel_options(overcommit: str = "heuristic", uncharge_unfaulted: bool = False) -> KernelOptions:
     """The AddressSpace settings for the replay options (the CLI's words): ``overcommit`` is
     vm.overcommit_memory (heuristic/always/never or 0/1/2; never ignores MAP_NORESERVE),
     ``uncharge_unfaulted`` gives back the charge when write is removed from a never-written
@@ -88,12 +105,12 @@ class Replayer:
 
     def __init__(self, page: int = PAGE, *, overcommit: str = "heuristic", uncharge_unfaulted: bool = False):
         self.page = page
-        self.options: dict[str, Any] = dict(page=page, **kernel_options(overcommit, uncharge_unfaulted))
+        self.options: SpaceOptions = {"page": page, **kernel_options(overcommit, uncharge_unfaulted)}
         self.spaces: dict[int | None, TracedSpace] = {}
         self.task: dict[int | None, TracedSpace] = {}
         self.replaced: list[TracedSpace] = []
         self.shm_sizes: dict[int, int] = {}
-        self.rows: list[tuple[Any, ...]] = []
+        self.rows: list[TimelineRow] = []
         self.baseline: list["KernelRegion"] | None = None
         self.baseline_pid: int | None = None
         self.seeded = False
@@ -159,12 +176,11 @@ class Replayer:
 
     def apply(self, event: SyscallEvent) -> None:
         d = event.decoded
-        kind = type(d)
         name = event.syscall
-        if kind is Mmap and event.state is _COMPLETE and event.errno is None and not event.injected:
+        if type(d) is Mmap and event.state is _COMPLETE and event.errno is None and not event.injected:
             self._mmap(event, d)
             return
-        if kind is Munmap and event.state is _COMPLETE and event.errno is None and not event.injected:
+        if type(d) is Munmap and event.state is _COMPLETE and event.errno is None and not event.injected:
             sp = self.task.get(event.pid) or self._space_of(event.pid)
             space = sp.space
             lo = d.addr
@@ -177,7 +193,7 @@ class Replayer:
                               g.reserved, g.committed, g.file, g.shared, space.released.total, len(g.starts),
                               event.uncertain))
             return
-        if kind is Mremap and event.state is _COMPLETE and event.errno is None and not event.injected:
+        if type(d) is Mremap and event.state is _COMPLETE and event.errno is None and not event.injected:
             ret = event.ret
             if ret is None or ret < 0:
                 return
@@ -201,17 +217,17 @@ class Replayer:
             if path is not None:
                 self._space_of(event.pid).runtime.fds[event.ret] = path
             return
-        if kind is Mprotect and event.errno == "ENOMEM" and not event.injected:
+        if type(d) is Mprotect and event.errno == "ENOMEM" and not event.injected:
             self._mprotect_hole(event, d)
             return
         if d is None or event.state is not _COMPLETE or event.failed:
             if name == "shmget" and event.ret is not None and event.ret >= 0:
                 self._shmget(event)
             return
-        if kind is Clone:
+        if type(d) is Clone:
             self._clone(event, d)
             return
-        if kind is Execve:
+        if type(d) is Execve:
             if event.ret == 0:
                 fresh = event.pid not in self.task
                 sp = self._new_space(event.pid, d.path)
@@ -224,12 +240,12 @@ class Replayer:
         sp = self._space_of(event.pid)
         space = sp.space
         page = self.page
-        if kind is Mprotect:
+        if type(d) is Mprotect:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             role = space.role_at(lo)
             space.mprotect(d.addr, d.length, int(d.prot))
             self._row(event, sp, lo, hi, role_after_mprotect(space, lo, hi, int(d.prot), role, page))
-        elif kind is Madvise:
+        elif type(d) is Madvise:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             advice = int(d.advice)
             if event.platform == "darwin":
@@ -237,17 +253,17 @@ class Replayer:
                 advice = _DARWIN_ADVICE.get(advice, -1)
             space.madvise(d.addr, d.length, advice)
             self._row(event, sp, lo, hi, space.role_at(lo))
-        elif kind is Brk:
+        elif type(d) is Brk:
             ret = event.ret
             if ret is None:
                 return
-            old = space.brk_end
-            lo = min(old or ret, ret)
-            hi = max(old or ret, ret, d.addr if d.addr else 0)
+            brk_end = space.brk_end
+            lo = min(brk_end or ret, ret)
+            hi = max(brk_end or ret, ret, d.addr if d.addr else 0)
             lo, hi = lo - lo % page, page_up(hi, page)
             space.brk(d.addr, ret)
             self._row(event, sp, lo, hi, "heap")
-        elif kind is Shmat:
+        elif type(d) is Shmat:
             ret = event.ret
             size = self.shm_sizes.get(d.shmid)
             if ret is None or ret < 0 or size is None:
@@ -257,12 +273,12 @@ class Replayer:
             space.mmap(ret, size, int(prot), int(MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS), None, 0,
                        "SysV shared memory")
             self._row(event, sp, ret, ret + page_up(size, page), "SysV shared memory")
-        elif kind is Shmdt:
+        elif type(d) is Shmdt:
             region = space.regions.get(d.addr)
             if region is not None and region.shared:
                 space.munmap(region.start, region.size)
                 self._row(event, sp, region.start, region.end, "SysV shared memory")
-        elif kind is PrctlSetVma:
+        elif type(d) is PrctlSetVma:
             lo, hi = d.addr, d.addr + page_up(d.length, page)
             role = name_role(d.name)
             space.name_range(lo, hi, d.name, role)
