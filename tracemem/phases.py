@@ -4,16 +4,34 @@ the user, each with the evidence that started it and the address-space deltas ov
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NotRequired, TypedDict
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class PhaseRule(TypedDict):
+    """What starts a phase (PHASE_RULES): a syscall name set, or a timeline role set; optionally
+    an argument regex, success only, a clone of a thread."""
+
+    phase: str
+    why: str
+    syscalls: NotRequired[set[str]]
+    roles: NotRequired[set[str]]
+    args: NotRequired[str]
+    success: NotRequired[bool]
+    thread: NotRequired[bool]
+
 
 #: The rules, in phase order. A phase starts at the first event (after the previous phase's
 #: start) that matches its rule: a syscall name set, an optional argument regex, an optional
 #: timeline role set (the role the event gave a region), an optional "clone of a thread" test.
 #: README.md documents them; change them here.
-PHASE_RULES: list[dict[str, Any]] = [
+PHASE_RULES: list[PhaseRule] = [
     {"phase": "exec", "syscalls": {"execve", "execveat"}, "success": True,
      "why": "the program image is replaced (execve)"},
     {"phase": "loader", "syscalls": {"openat", "open", "mmap", "mmap2"}, "args": r"\.so(?:\.[0-9.]+)?[\"'>]",
@@ -53,39 +71,77 @@ def _event_text(row: Any) -> str:
     return f"{row.syscall}({row.args}) = {row.ret_text}"
 
 
-def detect(df: Any, timeline: Any, asid_of: dict[Any, Any] | None = None) -> tuple[list[Phase], list[str]]:
+def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
+           asid_of: dict[int | None, int | None] | None = None) -> tuple[list[Phase], list[str]]:
     """Phases of each process from the events table and the timeline; plus notes on phases that
     could not be detected (no evidence in the trace). ``asid_of`` maps a task to its address
-    space (threads to their process); by default the timeline's rows give it."""
+    space (threads to their process); by default the timeline's rows give it.
+
+    Per address space, in event order: a phase starts at the first event after the previous
+    phase's start that matches a later rule (the earliest rule when one event matches several).
+    Each rule's matching events are found for the whole table at once (column operations), then
+    the phases are picked from them: a handful of steps per process, whatever the trace's size."""
     import pandas as pd
 
+    roles_by_seq: dict[int, str] = {}
+    for s, r in zip(timeline["seq"].tolist(), timeline["role"].astype(object).tolist()):
+        if isinstance(r, str):
+            roles_by_seq[int(s)] = r
+    asid_by_pid: dict[int | None, int | None] = dict(asid_of or {})
+    for pid, asid in zip(timeline["pid"].tolist(), timeline["asid"].tolist()):
+        if pid is not pd.NA and asid is not pd.NA:
+            asid_by_pid.setdefault(int(pid), int(asid))
+    events = df if df["seq"].is_monotonic_increasing else df.sort_values("seq")
+    pids: list[int | None] = events["pid"].astype(object).where(events["pid"].notna(), None).tolist()
+    get = asid_by_pid.get
+    asids = [get(p, p) if p is not None else None for p in pids]
+    # each rule's matching rows (positions in ``events``), by address space, in event order
+    per_rule: list[dict[int | None, list[int]]] = []
+    for rule in PHASE_RULES:
+        if "roles" in rule:
+            wanted = [s for s, r in roles_by_seq.items() if r in rule["roles"]]
+            mask = events["seq"].isin(wanted).to_numpy().copy()
+        else:
+            mask = events["syscall"].isin(list(rule["syscalls"])).to_numpy().copy()
+            if rule.get("success"):
+                mask &= events["errno"].isna().to_numpy()
+            if "args" in rule or rule.get("thread"):
+                pattern = re.compile(rule["args"]) if "args" in rule else None
+                idx = mask.nonzero()[0].tolist()
+                texts = events["args"].iloc[idx].astype(object).tolist()
+                for k, text in zip(idx, texts):
+                    arg = text if isinstance(text, str) else "<NA>"
+                    if (pattern is not None and not pattern.search(arg)) or (
+                            rule.get("thread") and "CLONE_THREAD" not in arg):
+                        mask[k] = False
+        by_space: dict[int | None, list[int]] = {}
+        for k in mask.nonzero()[0].tolist():
+            by_space.setdefault(asids[k], []).append(k)
+        per_rule.append(by_space)
+    order = list(dict.fromkeys(asids))
+    first = order[0] if order else None
     phases: list[Phase] = []
     notes: list[str] = []
-    roles_by_seq = {int(s): str(r) for s, r in zip(timeline["seq"], timeline["role"]) if not pd.isna(r)}
-    asid_by_pid: dict[Any, Any] = dict(asid_of or {})
-    for pid, asid in zip(timeline["pid"], timeline["asid"]):
-        if not pd.isna(pid) and not pd.isna(asid):
-            asid_by_pid.setdefault(int(pid), int(asid))
-    events = df.sort_values("seq")
-    per_space: dict[int | None, list[Phase]] = {}
-    compiled = [(rule, re.compile(rule["args"]) if "args" in rule else None) for rule in PHASE_RULES]
-    for row in events.itertuples(index=False):
-        pid = None if pd.isna(row.pid) else int(row.pid)
-        asid = asid_by_pid.get(pid, pid) if pid is not None else None
-        found = per_space.setdefault(asid, [])
-        done = {p.name for p in found}
-        last_index = max((i for i, (rule, _) in enumerate(compiled) if rule["phase"] in done), default=-1)
-        for i, (rule, pattern) in enumerate(compiled):
-            if i <= last_index or rule["phase"] in done:
-                continue
-            if not _matches(rule, pattern, row, roles_by_seq):
-                continue
+    for asid in order:
+        found: list[Phase] = []
+        pos, last = -1, -1
+        while True:
+            best: tuple[int, int] | None = None
+            for i in range(last + 1, len(PHASE_RULES)):
+                hits = per_rule[i].get(asid)
+                if not hits:
+                    continue
+                j = bisect_right(hits, pos)
+                if j < len(hits) and (best is None or hits[j] < best[0]):
+                    best = (hits[j], i)
+            if best is None:
+                break
+            pos, last = best
+            rule = PHASE_RULES[last]
+            row: Any = next(events.iloc[pos:pos + 1].itertuples(index=False))  # columns as attributes
             found.append(Phase(rule["phase"], asid, int(row.seq), None,
                                None if pd.isna(row.time) else float(row.time), None,
                                f"{rule['why']}: line {int(row.line)}: {_event_text(row)[:120]}"))
-            break
-    first = next(iter(per_space), None)
-    for asid, found in per_space.items():
         if not found:
             continue
         names = [p.name for p in found]
@@ -97,20 +153,6 @@ def detect(df: Any, timeline: Any, asid_of: dict[Any, Any] | None = None) -> tup
                             if "main" in missing or "loader" in missing else ""))
         phases.extend(found)
     return phases, notes
-
-
-def _matches(rule: dict[str, Any], pattern: Any, row: Any, roles: dict[int, str]) -> bool:
-    if "roles" in rule:
-        return roles.get(int(row.seq)) in rule["roles"]
-    if str(row.syscall) not in rule["syscalls"]:
-        return False
-    if rule.get("success") and (row.errno is not None and str(row.errno) != "<NA>" and str(row.errno) != "nan"):
-        return False
-    if pattern is not None and not pattern.search(str(row.args)):
-        return False
-    if rule.get("thread"):
-        return "CLONE_THREAD" in str(row.args)
-    return True
 
 
 def parse_user_phase(text: str) -> tuple[str, str, Any]:
@@ -134,7 +176,7 @@ def parse_user_phase(text: str) -> tuple[str, str, Any]:
         raise UsageError(f"--phase {text!r}: expected seconds from the start, line:N or /regex/") from None
 
 
-def apply_user(phases: list[Phase], df: Any, specs: Iterable[str]) -> list[Phase]:
+def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str]) -> list[Phase]:
     """Add or override phases from --phase options (they apply to the first process)."""
     import pandas as pd
 
@@ -143,6 +185,8 @@ def apply_user(phases: list[Phase], df: Any, specs: Iterable[str]) -> list[Phase
         return phases
     t0 = events["time"].dropna().min() if events["time"].notna().any() else None
     first_asid = phases[0].asid if phases else (None if pd.isna(events["pid"].iloc[0]) else int(events["pid"].iloc[0]))
+    row: Any  # an itertuples row (as in detect)
+    match: Any  # the row of the first matching event, or None
     for spec in specs:
         name, kind, value = parse_user_phase(spec)
         match = None
@@ -167,12 +211,12 @@ def apply_user(phases: list[Phase], df: Any, specs: Iterable[str]) -> list[Phase
     return phases
 
 
-def finish(phases: list[Phase], df: Any, timeline: Any) -> list[Phase]:
+def finish(phases: list[Phase], df: "pd.DataFrame", timeline: "pd.DataFrame") -> list[Phase]:
     """Order phases per process, set their ends (the next phase's start, or the last event) and
     the VSZ/reserved/committed deltas over each from the timeline."""
 
     out: list[Phase] = []
-    by_space: dict[Any, list[Phase]] = {}
+    by_space: dict[int | None, list[Phase]] = {}
     for p in phases:
         by_space.setdefault(p.asid, []).append(p)
     last_seq = int(df["seq"].max()) if len(df) else 0
