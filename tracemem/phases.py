@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, NotRequired, TypedDict
 
 from .errors import UsageError
+from .space.roles import RUNTIME_RESERVATIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,10 +37,7 @@ PHASE_RULES: list[PhaseRule] = [
      "why": "the program image is replaced (execve)"},
     {"phase": "loader", "syscalls": {"openat", "open", "mmap", "mmap2"}, "args": r"\.so(?:\.[0-9.]+)?[\"'>]",
      "why": "the dynamic loader opens or maps a shared object"},
-    {"phase": "runtime-init", "roles": {"Go runtime reservation", "Go heap arena", "glibc arena reservation",
-                                        "JVM heap reservation", "JVM class space reservation",
-                                        "JVM code cache reservation", "V8 pointer-compression cage reservation",
-                                        "runtime reservation"},
+    {"phase": "runtime-init", "roles": set(RUNTIME_RESERVATIONS),
      "why": "the language runtime reserves its address space"},
     {"phase": "threads", "syscalls": {"clone", "clone3"}, "thread": True,
      "why": "the first thread is created"},

@@ -212,8 +212,10 @@ def empty_batch() -> Batch:
     return {name: [] for name in list(COLUMNS) + ["decoded"]}
 
 
-def format_flags(column: str, value: int | None, syscall: str | None = None) -> str | None:
-    """A flag column's value as names joined by "|" (unknown bits as hex)."""
+def format_flags(column: str, value: int | None, syscall: str | None = None,
+                 platform: str | None = None) -> str | None:
+    """A flag column's value as names joined by "|" (unknown bits as hex). ``platform`` "darwin":
+    advice values are macOS's (madvise 0x8 is MADV_FREE_REUSE there, MADV_FREE on Linux)."""
     import pandas as pd
 
     from .flags import Advice, CloneFlags, MapFlags, MremapFlags, Prot, ShmFlags, MsealFlags
@@ -223,6 +225,10 @@ def format_flags(column: str, value: int | None, syscall: str | None = None) -> 
     if column == "prot":
         return flag_names(int(value), Prot)
     if column == "advice":
+        if platform == "darwin":
+            from .parse.dtruss import DarwinAdvice
+
+            return flag_names(int(value), DarwinAdvice)
         return flag_names(int(value), Advice)
     if column == "flags":
         cls = {"mremap": MremapFlags, "shmat": ShmFlags, "clone": CloneFlags, "clone3": CloneFlags,

@@ -205,6 +205,7 @@ class LineStats(TypedDict):
     incomplete: dict[str, int]
     time: str | None
     syscalls: dict[str, int]
+    unknown_syscalls: int
     pids: list[int]
 
 
@@ -225,7 +226,13 @@ class Stats(LineStats):
     error_details: list[ErrorDetail]
 
 
+#: The name strace prints for a call it could not tell (an exiting thread's): counted apart.
+UNKNOWN_SYSCALL = "???"
+
+
 def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -> LineStats:
+    syscalls = dict(syscalls)
+    unknown = syscalls.pop(UNKNOWN_SYSCALL, 0)
     return {
         "files": report.files,
         "formats": report.formats,
@@ -237,6 +244,7 @@ def stats_dict(report: ParseReport, syscalls: dict[str, int], pids: list[int]) -
         "incomplete": dict(sorted(report.incomplete.items())),
         "time": report.time_kind,
         "syscalls": dict(sorted(syscalls.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "unknown_syscalls": unknown,
         "pids": pids,
     }
 

@@ -32,6 +32,8 @@ def names_for_text(df: pd.DataFrame) -> pd.DataFrame:
         values = df[column]
         if column == "flags":
             rendered = [format_flags(column, v, s) for v, s in zip(values, df["syscall"].astype(object))]
+        elif column == "advice":
+            rendered = [format_flags(column, v, None, p) for v, p in zip(values, df["platform"].astype(object))]
         else:
             rendered = [format_flags(column, v) for v in values]
         out[column] = pd.Series(rendered, dtype="string", index=df.index)

@@ -36,6 +36,8 @@ def stats_tables(console: Console, result: "Stats") -> None:
     lines.add_row("events", f"{result['events']:,}")
     for state, count in result["incomplete"].items():
         lines.add_row(f"  of which {escape(state)}", f"{count:,}")
+    if result["unknown_syscalls"]:
+        lines.add_row("  of which ??? (strace could not name the call)", f"{result['unknown_syscalls']:,}")
     lines.add_row("processes/threads", f"{len(result['pids']):,}")
     lines.add_row("timestamps", str(result["time"] or "none"))
     console.print(lines)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 _ANONYMOUS = int(MapFlags.MAP_ANONYMOUS)
 
+#: The name of a file mapping whose path the trace does not show.
+UNNAMED_FILE = "[file not named in the trace]"
+
 _COMPLETE = State.COMPLETE
 
 TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
@@ -290,7 +293,14 @@ class Replayer:
             return
         sp = self.task.get(event.pid) or self._space_of(event.pid)
         flags = int(d.flags)
-        path = (d.fd_path or sp.runtime.fds.get(d.fd)) if not flags & _ANONYMOUS else None
+        if flags & _ANONYMOUS:
+            path = None
+        else:
+            path = d.fd_path or sp.runtime.fds.get(d.fd)
+            if path is None and d.fd is not None and d.fd >= 0:
+                # a file mapping whose path the trace never names (no -y, no open in the filter):
+                # still a file mapping (never charged when shared), its name unknown
+                path = f"{UNNAMED_FILE} (fd {d.fd})"
         space = sp.space
         role = role_for_mmap(sp.runtime, space, d, ret, path, event)
         space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 GO_ARENA_HINT = re.compile(r"^0x[0-9a-f]{0,2}c0[0-9a-f]{8}$")
 #: The sizes the Go runtime reserves with PROT_NONE (page-cache, arena index, ...).
 GO_RESERVATION_SIZES = frozenset((128 << 10, 1 << 20, 8 << 20, 64 << 20, 512 << 20))
-#: HotSpot's default ReservedCodeCacheSize (240 MiB).
+#: HotSpot's default ReservedCodeCacheSize (240 MiB) and CompressedClassSpaceSize (1 GiB).
 JVM_CODE_CACHE = 251658240
+JVM_CLASS_SPACE = 1 << 30
+#: With compressed oops (the default below 32 GiB of heap) HotSpot places the Java heap so that
+#: it ends at or below 32 GiB: the first such big reservation is the heap, -Xmx given or not
+#: (ergonomics, JAVA_TOOL_OPTIONS and -XX:MaxRAMPercentage size it in containers).
+JVM_OOPS_LIMIT = 32 << 30
 #: Executables whose process is a JVM or a V8 runtime.
 JVM_NAMES = frozenset(("java", "javac", "jshell"))
 V8_NAMES = frozenset(("node", "nodejs", "electron", "chrome", "chromium", "deno"))
@@ -46,7 +51,8 @@ class Runtime:
     go: bool = False
     jvm: bool = False
     v8: bool = False
-    jvm_heap: int | None = None      # -Xmx of a JVM (from its execve), until its heap is seen
+    jvm_heap: int | None = None      # -Xmx of a JVM (from its execve)
+    jvm_heap_seen: bool = False
     fds: dict[int, str] = field(default_factory=dict)
 
     def exec(self, d: Execve) -> None:
@@ -89,13 +95,16 @@ def role_for_mmap(rt: Runtime, space: "AddressSpace", d: Mmap, ret: int, path: s
                 return inside.replace(" reservation", "")
             return inside
     if prot == 0 and flags & _NORESERVE and rt.jvm:
-        if rt.jvm_heap is not None and d.length == rt.jvm_heap:
-            rt.jvm_heap = None  # the first reservation of -Xmx bytes is the Java heap
+        if not rt.jvm_heap_seen and (d.length == rt.jvm_heap or (
+                rt.jvm_heap is None and d.length >= 1 << 24 and ret + d.length <= JVM_OOPS_LIMIT)):
+            rt.jvm_heap_seen = True  # the first reservation of -Xmx bytes (or below 32 GiB) is the heap
             return "JVM heap reservation"
         if d.length == JVM_CODE_CACHE:
             return "JVM code cache reservation"
-        if d.length >= 1 << 30:
+        if d.length == JVM_CLASS_SPACE:
             return "JVM class space reservation"
+        if d.length >= 1 << 30:
+            return "JVM reservation"  # big, and neither heap, code cache nor class space by its size
     if prot == 0 and flags & _NORESERVE and rt.v8 and d.length >= 4 << 30 and ret % (4 << 30) == 0:
         return "V8 pointer-compression cage reservation"
     if prot == 0 and flags & _NORESERVE and (
@@ -147,6 +156,6 @@ def name_role(name: str | None) -> str | None:
 #: Roles that mark the language runtime reserving its address space (the runtime-init phase).
 RUNTIME_RESERVATIONS = frozenset((
     "Go runtime reservation", "Go heap arena", "glibc arena reservation", "JVM heap reservation",
-    "JVM class space reservation", "JVM code cache reservation",
+    "JVM class space reservation", "JVM code cache reservation", "JVM reservation",
     "V8 pointer-compression cage reservation", "runtime reservation",
 ))

@@ -9,8 +9,9 @@
  *   capture MAPS SMAPS            run through
  *   capture MAPS SMAPS --wait     wait for SIGUSR1 first (a tracer attaches with -p meanwhile)
  *
- * The mark: madvise(0x7ace00000000, 4096, MADV_NORMAL), which fails with ENOMEM (nothing is
- * mapped there); the tests cut the log at it.
+ * The mark: mmap(0x7ace00000000, 4096, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE),
+ * a successful memory call (so -z and every memory filter show it), in the maps too; the tests
+ * cut the log at it.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -26,14 +27,17 @@
 #define MARK ((void *)0x7ace00000000UL)
 
 static int hold[2];
+void *volatile kept[2];   /* volatile: the compiler may not drop the allocations */
 
 static void *worker(void *arg) {
     (void)arg;
-    char *p = malloc(256 << 10);   /* a thread arena: glibc reserves 64 MiB NORESERVE */
-    memset(p, 1, 256 << 10);
+    kept[0] = malloc(1000);        /* the thread's own arena: glibc reserves 64 MiB NORESERVE */
+    kept[1] = malloc(256 << 10);   /* over the mmap threshold: a mapping of its own */
+    memset(kept[1], 1, 256 << 10);
     char c;
     if (read(hold[0], &c, 1) < 0) perror("read");   /* stay alive until main has dumped */
-    free(p);
+    free(kept[1]);
+    free(kept[0]);
     return NULL;
 }
 
@@ -87,7 +91,8 @@ int main(int argc, char **argv) {
         _exit(0);
     }
     waitpid(child, NULL, 0);
-    madvise(MARK, 4096, MADV_NORMAL);   /* the mark: ENOMEM */
+    if (mmap(MARK, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != MARK)
+        perror("mmap mark");
     copy("/proc/self/maps", argv[1]);
     copy("/proc/self/smaps", argv[2]);
     if (write(hold[1], "x", 1) != 1) perror("write");

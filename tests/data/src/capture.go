@@ -1,8 +1,9 @@
 // capture (Go): a net/http server built with cgo (its threads come from pthread_create, so glibc
 // gives them malloc arenas) for the capture-form ground truth (tests/data/make_captures.sh). It
-// serves one request, marks the point of truth with madvise(0x7ace00000000, 4096, MADV_NORMAL)
-// (ENOMEM: every memory filter shows it) and writes its own /proc/self/maps and smaps to the
-// files named on the command line. With --wait it first waits for SIGUSR1 (attach with -p).
+// serves one request, marks the point of truth with a PROT_NONE page mmap'd at 0x7ace00000000
+// (MAP_FIXED_NOREPLACE: a successful memory call every filter and -z show) and writes its own
+// /proc/self/maps and smaps to the files named on the command line. With --wait it first waits
+// for SIGUSR1 (attach with -p).
 package main
 
 /*
@@ -51,7 +52,9 @@ func main() {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	syscall.Syscall(syscall.SYS_MADVISE, 0x7ace00000000, 4096, 0)
+	const mapFixedNoreplace = 0x100000
+	syscall.Syscall6(syscall.SYS_MMAP, 0x7ace00000000, 4096, syscall.PROT_NONE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANON|mapFixedNoreplace, ^uintptr(0), 0)
 	for i, f := range []string{"/proc/self/maps", "/proc/self/smaps"} {
 		data, _ := os.ReadFile(f)
 		os.WriteFile(os.Args[1+i], data, 0o644)
