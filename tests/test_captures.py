@@ -28,7 +28,7 @@ FORMS = {
     "f-k": None,
     "f-r": None,
     "ff": None,
-    "stderr": "unprefixed lines of a terminal capture are given to pid None",
+    "stderr": None,
 }
 
 
@@ -110,6 +110,20 @@ def test_attach_claims_nothing_the_kernel_does_not_hold(prog: str) -> None:
                     + ("x" if r.prot & 4 else "-") + ("s" if r.shared else "p")) for r in space)
     invented = [p for p, v in mapped.items() if truth.get(p) != v]
     assert len(invented) <= 0.001 * max(len(mapped), 1), f"{len(invented)} of {len(mapped)} pages not in the kernel's maps"
+
+
+@pytest.mark.parametrize("prog", ["c", "go"])
+def test_terminal_capture_first_events_go_to_their_task(prog: str) -> None:
+    # strace -f without -o: "22:35:17.341558 execve(...)" and the loader's calls carry no
+    # [pid N] until the first thread exists; the first prefixed task nobody created owns them
+    trace = tracemem.read_trace(CAPTURES / f"{prog}-stderr.trace")
+    assert not trace.df["pid"].isna().any()
+    first = int(trace.df["pid"].iloc[0])
+    assert trace.df["syscall"].iloc[0] == "execve"
+    assert any(f"taken as pid {first}'s" in note for note in trace.report.notes)
+    summary = trace.summary()
+    assert summary.processes[0].asid == first and summary.processes[0].exe
+    assert any("terminal capture" in note for note in summary.notes)
 
 
 def test_jvm_file_mappings_without_paths_are_files_and_not_charged() -> None:

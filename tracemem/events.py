@@ -243,6 +243,9 @@ class ParseReport:
     formats: dict[str, str] = field(default_factory=dict)
     time_kind: str | None = None
     page_sizes: dict[str, int] = field(default_factory=dict)
+    #: What the trace could not show and was inferred, in words (e.g. a terminal capture's first
+    #: events given to their task); the summary repeats them.
+    notes: list[str] = field(default_factory=list)
 
     def skip(self, reason: Skip, n: int = 1) -> None:
         self.skipped[reason.value] = self.skipped.get(reason.value, 0) + n

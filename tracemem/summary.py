@@ -214,7 +214,7 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
         files=list(trace.report.files), baseline=baseline is not None or r.seeded,
         overcommit=str(overcommit), uncharge_unfaulted=uncharge_unfaulted, lines=trace.report.lines,
         events=trace.report.events, errors=len(trace.report.errors), time_kind=trace.report.time_kind,
-        processes=processes, notes=notes,
+        processes=processes, notes=[*trace.report.notes, *notes],
     )
 
 

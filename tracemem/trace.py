@@ -293,7 +293,51 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
         decoded = {new: decoded[int(o)] for new, o in enumerate(old) if int(o) in decoded}
     for column in ("file", "syscall", "errno", "state"):
         df[column] = df[column].astype("category")
+    _name_unprefixed_task(df, report)
     return Trace(df, report, decoded)
+
+
+_CREATORS = ("clone", "clone3", "fork", "vfork")
+
+
+def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> None:
+    """A terminal capture (strace -f without -o) prints no ``[pid N]`` prefix until a second
+    task exists: those first events have no pid. The first prefixed pid that is not a task
+    created so far is the same task; its pid is given to them (and said in report.notes)."""
+    if not len(df) or not df["pid"].isna().any():
+        return
+    for file in df["file"].unique():
+        rows = df.index[df["file"] == file]
+        pids = df.loc[rows, "pid"]
+        missing = pids.isna()
+        if not missing.any() or missing.all():
+            continue
+        sub = df.loc[rows]
+        created: set[int] = set()
+        owner = None
+        for pid, syscall, ret in zip(sub["pid"].tolist(), sub["syscall"].astype(object).tolist(),
+                                     sub["ret"].tolist()):
+            if pid is pd_na():
+                if syscall in _CREATORS and ret is not pd_na() and ret > 0:
+                    created.add(int(ret))
+                continue
+            if int(pid) not in created:
+                owner = int(pid)
+                break
+            if syscall in _CREATORS and ret is not pd_na() and ret > 0:
+                created.add(int(ret))
+        if owner is None:
+            continue
+        df.loc[rows[missing.to_numpy()], "pid"] = owner
+        report.notes.append(
+            f"{file}: {int(missing.sum()):,} events before the first [pid N] prefix (a terminal capture) "
+            f"taken as pid {owner}'s: the first prefixed task that none of them created")
+
+
+def pd_na() -> object:
+    import pandas as pd
+
+    return pd.NA
 
 
 def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[int], None] | None = None,
