@@ -246,6 +246,12 @@ class ParseReport:
     #: What the trace could not show and was inferred, in words (e.g. a terminal capture's first
     #: events given to their task); the summary repeats them.
     notes: list[str] = field(default_factory=list)
+    #: Child processes a SIGCHLD names (``si_pid``) -> the task it was delivered to: in a trace
+    #: whose filter hides fork, the evidence that a task is a process and not a thread.
+    children: dict[int, int] = field(default_factory=dict)
+    #: How each task ended, as its last ``+++ ... +++`` line says: pid -> (line number, text),
+    #: e.g. "exited with 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)".
+    ends: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     def skip(self, reason: Skip, n: int = 1) -> None:
         self.skipped[reason.value] = self.skipped.get(reason.value, 0) + n

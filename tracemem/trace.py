@@ -71,14 +71,14 @@ class Trace:
         # Column by column into Python lists (missing values as None): far faster than rows.
         # (pandas-stubs type na_value as a non-None scalar; pandas takes None)
         col = {name: sub[name].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
-               for name in ("seq", "file", "line", "pid", "syscall", "args", "ret", "errno", "time",
-                            "state", "injected", "stack", "uncertain", "platform")}
+               for name in ("seq", "file", "line", "end_line", "pid", "syscall", "args", "ret", "errno",
+                            "time", "state", "injected", "stack", "uncertain", "platform")}
         decoded = self.decoded
         states = {s.value: s for s in State}
-        for seq, file, line, pid, syscall, args, ret, errno, time, state, injected, stack, uncertain, \
-                platform in zip(*col.values()):
+        for seq, file, line, end_line, pid, syscall, args, ret, errno, time, state, injected, stack, \
+                uncertain, platform in zip(*col.values()):
             yield SyscallEvent(
-                seq=seq, file=file, line=line, pid=pid, syscall=syscall, args=args, ret=ret,
+                seq=seq, file=file, line=line, end_line=end_line, pid=pid, syscall=syscall, args=args, ret=ret,
                 errno=errno, time=time, state=states[state], injected=bool(injected),
                 stack=tuple(stack.split("\n")) if stack is not None else (),
                 decoded=decoded.get(seq), uncertain=bool(uncertain), platform=platform,
@@ -90,6 +90,10 @@ class Trace:
         r = Replayer(page=self.page_size, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
         if baseline is not None:
             r.seed(baseline)
+        df = self.df
+        made = df.loc[df["syscall"].isin(["clone", "clone3", "fork", "vfork"]) & df["errno"].isna()
+                      & (df["ret"] > 0), "ret"]
+        r.hint_tasks({int(p) for p in made.dropna()}, self.report.children)
         return r
 
     def replayer(self, baseline: Baseline = None, *, overcommit: str = "heuristic",

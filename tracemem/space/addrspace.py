@@ -389,6 +389,10 @@ class AddressSpace:
                         None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
         return self._place(region)
 
+    def is_free(self, start: int, end: int) -> bool:
+        """Whether nothing is mapped in [start, end)."""
+        return self._free(start, end)
+
     def _free(self, start: int, end: int) -> bool:
         """Whether no region overlaps [start, end): the two neighbours of start tell."""
         keys = self.regions.starts

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .kernelmaps import KernelRegion
 
 _ANONYMOUS = int(MapFlags.MAP_ANONYMOUS)
+_FIXED = int(MapFlags.MAP_FIXED)
 
 #: The name of a file mapping whose path the trace does not show.
 UNNAMED_FILE = "[file not named in the trace]"
@@ -117,20 +118,67 @@ class Replayer:
         self.baseline: list["KernelRegion"] | None = None
         self.baseline_pid: int | None = None
         self.seeded = False
+        #: Tasks the trace shows being created (clone/fork/vfork results); None: not known up
+        #: front (streaming), and a task first seen without its creation is a space of its own.
+        self.created: set[int] | None = None
+        #: Tasks the trace shows to be child processes without their fork: the SIGCHLD that
+        #: reported their end names them (si_pid), with the task it was delivered to.
+        self.children: dict[int, int] = {}
+        #: What the replay inferred about a task whose creation the trace does not show.
+        self.inferred: dict[int, str] = {}
+        #: Recent mmaps the kernel placed over a range the log still shows mapped (a concurrent
+        #: munmap ran first): (space, start, end, the mmap's last line).
+        self.raced: list[tuple[TracedSpace, int, int, int]] = []
+
+    def hint_tasks(self, created: set[int], children: dict[int, int]) -> None:
+        """What a filtered trace says of its tasks, for those whose clone it does not show
+        (-e trace=%memory hides clone): ``created`` the pids some clone/fork/vfork returned,
+        ``children`` child pid -> the task its SIGCHLD was delivered to. Such a task is a thread
+        of the process of the nearest lower pid (thread ids are allocated right after their
+        creator's), unless a SIGCHLD names it: then it is a child process, a copy of its
+        parent's space when it is first seen. Each inference is kept in ``inferred``."""
+        self.created = set(created)
+        self.children = dict(children)
 
     # -- address spaces ---------------------------------------------------------------------------
 
     def _space_of(self, pid: int | None) -> TracedSpace:
         sp = self.task.get(pid)
+        if sp is None and pid is not None and self.created is not None and pid not in self.created:
+            sp = self._infer(pid)
         if sp is None:
             # First sight of a task whose creation the trace did not show (-e trace=%memory,
-            # -ff, attach): it is its own address space.
+            # -ff, attach), with nothing to infer from: it is its own address space.
             sp = TracedSpace(pid, AddressSpace(**self.options))
             self.task[pid] = sp
             self.spaces[pid] = sp
             if self.baseline is not None and (self.baseline_pid is None or self.baseline_pid == pid):
                 self._apply_baseline(sp)
         return sp
+
+    def _infer(self, pid: int) -> TracedSpace | None:
+        """The space of a task first seen without its creation (see :meth:`hint_tasks`)."""
+        parent_pid = self.children.get(pid)
+        if parent_pid is not None:
+            parent = self.task.get(parent_pid)
+            if parent is None:
+                return None
+            runtime = Runtime(exe=parent.runtime.exe, go=parent.runtime.go, fds=dict(parent.runtime.fds))
+            sp = TracedSpace(pid, parent.space.fork(), runtime)
+            self.task[pid] = sp
+            self.spaces[pid] = sp
+            self.inferred[pid] = (f"task {pid} appears without its fork: taken as a child process of "
+                                  f"{parent.asid} (the SIGCHLD it was sent names it), with a copy of "
+                                  f"{parent.asid}'s mappings as they were when {pid} was first seen")
+            return sp
+        below = [t for t in self.task if t is not None and t < pid]
+        if not below:
+            return None
+        owner = self.task[max(below)]
+        self.task[pid] = owner
+        self.inferred[pid] = (f"task {pid} appears without its clone: taken as a thread of {owner.asid} "
+                              f"(the nearest lower task id; no SIGCHLD names it a child process)")
+        return owner
 
     def _new_space(self, pid: int | None, exe: str | None) -> TracedSpace:
         sp = TracedSpace(pid, AddressSpace(**self.options), Runtime(exe=exe))
@@ -190,6 +238,8 @@ class Replayer:
             hi = lo + -(-d.length // self.page) * self.page
             exact = space.regions.get(lo)
             role = exact.role if exact is not None else space.role_at(lo)
+            if self.raced and self._munmap_raced(event, sp, lo, hi):
+                return
             space.munmap(lo, d.length)
             g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
             self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
@@ -302,13 +352,37 @@ class Replayer:
                 # still a file mapping (never charged when shared), its name unknown
                 path = f"{UNNAMED_FILE} (fd {d.fd})"
         space = sp.space
+        hi = ret + -(-d.length // self.page) * self.page
+        if not flags & _FIXED and not space.is_free(ret, hi):
+            # A mapping the kernel chose never lands on a live one: another task's munmap of that
+            # range ran first, though the log shows it ending later (<unfinished ...> meanwhile).
+            self.raced.append((sp, ret, hi, event.end_line or event.line))
+            del self.raced[:-32]
         role = role_for_mmap(sp.runtime, space, d, ret, path, event)
         space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)
-        hi = ret + -(-d.length // self.page) * self.page
         g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
         self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, ret, hi, role, g.vsz,
                           g.reserved, g.committed, g.file, g.shared, space.released.total, len(g.starts),
                           event.uncertain))
+
+    def _munmap_raced(self, event: SyscallEvent, sp: TracedSpace, lo: int, hi: int) -> bool:
+        """A munmap that started before a raced mmap (see _mmap) ended, over its range: the munmap
+        ran first in the kernel, so it leaves that mapping alone. Applied here, with the row
+        flagged uncertain; False when no raced mapping is involved."""
+        keep = sorted((a, b) for s, a, b, end in self.raced
+                      if s is sp and end > event.line and a < hi and b > lo)
+        if not keep:
+            return False
+        space = sp.space
+        start = lo
+        for a, b in keep:
+            if a > start:
+                space.munmap(start, a - start)
+            start = max(start, b)
+        if start < hi:
+            space.munmap(start, hi - start)
+        self._row(event, sp, lo, hi, space.role_at(lo), uncertain=True)
+        return True
 
     def _mprotect_hole(self, event: SyscallEvent, d: Mprotect) -> None:
         """mprotect over a hole fails with ENOMEM but the kernel has already changed the mapped
@@ -377,6 +451,9 @@ class Replayer:
         df["time"] = df["time"].astype("Float64")
         df["syscall"] = df["syscall"].astype("category")
         df["role"] = df["role"].astype("category")
+        if self.inferred:
+            # the rows of tasks whose space was inferred are as sure as the inference
+            df["uncertain"] = df["uncertain"] | df["pid"].isin(list(self.inferred)).fillna(False).astype(bool)
         return df
 
 

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 GO_ARENA_HINT = re.compile(r"^0x[0-9a-f]{0,2}c0[0-9a-f]{8}$")
 #: The sizes the Go runtime reserves with PROT_NONE (page-cache, arena index, ...).
 GO_RESERVATION_SIZES = frozenset((128 << 10, 1 << 20, 8 << 20, 64 << 20, 512 << 20))
-#: HotSpot's default ReservedCodeCacheSize (240 MiB) and CompressedClassSpaceSize (1 GiB).
+#: HotSpot's default ReservedCodeCacheSize (240 MiB) and CompressedClassSpaceSize (1 GiB; the
+#: CDS archive, some MiB, is reserved with it).
 JVM_CODE_CACHE = 251658240
 JVM_CLASS_SPACE = 1 << 30
 #: With compressed oops (the default below 32 GiB of heap) HotSpot places the Java heap so that
@@ -101,8 +102,8 @@ def role_for_mmap(rt: Runtime, space: "AddressSpace", d: Mmap, ret: int, path: s
             return "JVM heap reservation"
         if d.length == JVM_CODE_CACHE:
             return "JVM code cache reservation"
-        if d.length == JVM_CLASS_SPACE:
-            return "JVM class space reservation"
+        if JVM_CLASS_SPACE <= d.length <= JVM_CLASS_SPACE + (256 << 20):
+            return "JVM class space reservation"  # with the CDS archive in front of it, when shared
         if d.length >= 1 << 30:
             return "JVM reservation"  # big, and neither heap, code cache nor class space by its size
     if prot == 0 and flags & _NORESERVE and rt.v8 and d.length >= 4 << 30 and ret % (4 << 30) == 0:
