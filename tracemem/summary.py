@@ -70,7 +70,8 @@ class ProcessSummary:
     peak_vsz: int
     peak_seq: int | None        # the event after which VSZ was highest (None: no change seen)
     peak_time: float | None
-    ended: str                  # "exit_group(0)", or "no exit in the trace"
+    ended: str                  # "exited with 0", "killed by SIGKILL" (the +++ line), else "exit_group(0)",
+                                # else "no exit in the trace" (running at its end, or not captured)
     tasks: list[int] = field(default_factory=list)
     largest: list[RegionInfo] = field(default_factory=list)
     roles: list[RoleTotals] = field(default_factory=list)
@@ -209,17 +210,18 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
             tasks.setdefault(id(sp), []).append(pid)
     processes = []
     for asid, sp in unique:
-        processes.append(_process(asid, sp, timeline, found, sorted(tasks.get(id(sp), [])), exits, top))
+        processes.append(_process(asid, sp, timeline, found, sorted(tasks.get(id(sp), [])), exits,
+                                  trace.report.ends, top))
     return RunSummary(
         files=list(trace.report.files), baseline=baseline is not None or r.seeded,
         overcommit=str(overcommit), uncharge_unfaulted=uncharge_unfaulted, lines=trace.report.lines,
         events=trace.report.events, errors=len(trace.report.errors), time_kind=trace.report.time_kind,
-        processes=processes, notes=[*trace.report.notes, *notes],
+        processes=processes, notes=[*trace.report.notes, *r.inference_notes(), *notes],
     )
 
 
 def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phases: list[Phase],
-             tasks: list[int], exits: dict[int, str], top: int) -> ProcessSummary:
+             tasks: list[int], exits: dict[int, str], ends: dict[int, tuple[int, str]], top: int) -> ProcessSummary:
     space = sp.space
     t = space.totals()
     rows = timeline[timeline["asid"] == asid] if asid is not None else timeline[timeline["asid"].isna()]
@@ -241,7 +243,8 @@ def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phas
         if region.accounted or (region.shared and region.anonymous):
             acc[3] += region.size
     roles = sorted((RoleTotals(role, *acc) for role, acc in by_role.items()), key=lambda x: (-x.vsz, x.role))
-    ended = next((exits[p] for p in [asid, *tasks] if p is not None and p in exits), "no exit in the trace")
+    ended = next((ends[p][1] for p in [asid, *tasks] if p is not None and p in ends), None) or next(
+        (exits[p] for p in [asid, *tasks] if p is not None and p in exits), "no exit in the trace")
     return ProcessSummary(
         asid=asid, exe=sp.exe, vsz=t.vsz, reserved=t.reserved, committed=t.committed, file=t.file,
         shared=t.shared, released=t.released, map_count=t.map_count, peak_vsz=peak_vsz,

@@ -156,6 +156,24 @@ class Replayer:
                 self._apply_baseline(sp)
         return sp
 
+    def inference_notes(self) -> list[str]:
+        """What was inferred about tasks whose creation the trace does not show, in words:
+        threads grouped by their process, child processes one by one."""
+        threads: dict[int | None, list[int]] = {}
+        notes = []
+        for pid, why in self.inferred.items():
+            if "thread of" in why:
+                threads.setdefault(self.task[pid].asid, []).append(pid)
+            else:
+                notes.append(why)
+        for asid, pids in threads.items():
+            shown = ", ".join(str(p) for p in pids[:8]) + (f" and {len(pids) - 8} more" if len(pids) > 8 else "")
+            notes.insert(0, f"{'tasks' if len(pids) > 1 else 'task'} {shown} "
+                            f"{'appear' if len(pids) > 1 else 'appears'} without their clone (the capture's filter hides it): taken as "
+                            f"threads of {asid}, the nearest lower task id, as no SIGCHLD names them child "
+                            f"processes; capture with -e trace=%memory,%process to make this exact")
+        return notes
+
     def _infer(self, pid: int) -> TracedSpace | None:
         """The space of a task first seen without its creation (see :meth:`hint_tasks`)."""
         parent_pid = self.children.get(pid)
@@ -168,7 +186,7 @@ class Replayer:
             self.task[pid] = sp
             self.spaces[pid] = sp
             self.inferred[pid] = (f"task {pid} appears without its fork: taken as a child process of "
-                                  f"{parent.asid} (the SIGCHLD it was sent names it), with a copy of "
+                                  f"{parent.asid} (the SIGCHLD {parent.asid} received names it), with a copy of "
                                   f"{parent.asid}'s mappings as they were when {pid} was first seen")
             return sp
         below = [t for t in self.task if t is not None and t < pid]
