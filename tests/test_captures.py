@@ -188,3 +188,26 @@ def test_restart_syscall_keeps_the_interrupted_call() -> None:
     assert len(rows) and trace.report.errors == []
     assert parse_args(rows["args"].iloc[0]) == [Resuming("read")]
     assert parse_args("<... resuming interrupted nanosleep ...>") == [Resuming("nanosleep")]
+
+
+@pytest.mark.parametrize("prog", ["c", "go"])
+def test_attach_capture_says_it_starts_mid_life(prog: str) -> None:
+    # strace -f -p PID: the process mapped 3 MiB before the attach; the trace cannot show them
+    summary = tracemem.read_trace(CAPTURES / f"{prog}-attach.trace").summary()
+    main = summary.processes[0]
+    assert any(f"process {main.asid} starts mid-life" in note and "--baseline-maps" in note
+               for note in summary.notes), summary.notes
+    assert main.ended == "exited with 0"
+
+
+def test_a_current_maps_file_as_baseline_is_called_out() -> None:
+    # --baseline-maps given the maps written at the mark (not at exec): the trace creates those
+    # mappings again, so earlier figures count them twice; the summary says so
+    from tracemem.space.kernelmaps import parse_maps
+
+    trace = tracemem.read_trace(CAPTURES / "c-f-z.trace")
+    late = parse_maps((CAPTURES / "c-f-z.maps").read_text())
+    notes = trace.summary(late).notes
+    assert any("taken after exec" in note for note in notes), notes
+    exec_time = [k for k in late if k.path in ("[stack]", "[vdso]", "[vvar]", "[vsyscall]")]
+    assert not any("taken after exec" in note for note in trace.summary(exec_time).notes)

@@ -129,6 +129,12 @@ class Replayer:
         #: Recent mmaps the kernel placed over a range the log still shows mapped (a concurrent
         #: munmap ran first): (space, start, end, the mmap's last line).
         self.raced: list[tuple[TracedSpace, int, int, int]] = []
+        #: Spaces first seen mid-life: neither their exec nor their fork is in the trace (an
+        #: attach, or a capture that started late), and no baseline seeded them.
+        self.midlife: set[int] = set()
+        #: Mappings of the baseline snapshot that a traced mmap later replaced without MAP_FIXED:
+        #: the snapshot was taken after those mmaps (a current maps file, not one from exec).
+        self.baseline_conflicts = 0
 
     def hint_tasks(self, created: set[int], children: dict[int, int]) -> None:
         """What a filtered trace says of its tasks, for those whose clone it does not show
@@ -154,24 +160,39 @@ class Replayer:
             self.spaces[pid] = sp
             if self.baseline is not None and (self.baseline_pid is None or self.baseline_pid == pid):
                 self._apply_baseline(sp)
+            elif pid is not None:
+                self.midlife.add(pid)
         return sp
 
     def inference_notes(self) -> list[str]:
-        """What was inferred about tasks whose creation the trace does not show, in words:
-        threads grouped by their process, child processes one by one."""
+        """What the trace cannot show and what was inferred, in words: processes first seen
+        mid-life, a baseline taken too late, threads grouped by their process, child processes
+        one by one."""
         threads: dict[int | None, list[int]] = {}
         notes = []
+        for first in sorted(self.midlife):
+            if first in self.spaces and self.spaces[first].asid == first and self.spaces[first].exe is None:
+                notes.append(f"process {first} starts mid-life in the trace (no execve or fork of it: an "
+                             f"attach, a capture started late, or a filter without %process): mappings made "
+                             f"before its first event are not in the figures; give a /proc/{first}/maps taken "
+                             f"at that moment as --baseline-maps")
+        if self.baseline_conflicts:
+            notes.append(f"the baseline snapshot already holds {self.baseline_conflicts} mapping(s) that the trace "
+                         f"creates later: it was taken after exec (a current maps file?); the final VSZ is "
+                         f"right but earlier figures, the peak among them, count those mappings twice")
         for pid, why in self.inferred.items():
             if "thread of" in why:
                 threads.setdefault(self.task[pid].asid, []).append(pid)
             else:
                 notes.append(why)
-        for asid, pids in threads.items():
+        for owner, pids in threads.items():
             shown = ", ".join(str(p) for p in pids[:8]) + (f" and {len(pids) - 8} more" if len(pids) > 8 else "")
-            notes.insert(0, f"{'tasks' if len(pids) > 1 else 'task'} {shown} "
-                            f"{'appear' if len(pids) > 1 else 'appears'} without their clone (the capture's filter hides it): taken as "
-                            f"threads of {asid}, the nearest lower task id, as no SIGCHLD names them child "
-                            f"processes; capture with -e trace=%memory,%process to make this exact")
+            many = len(pids) > 1
+            notes.insert(0, f"{'tasks' if many else 'task'} {shown} "
+                            f"{'appear without their' if many else 'appears without its'} clone (the capture's "
+                            f"filter hides it): taken as {'threads' if many else 'a thread'} of {owner}, the "
+                            f"nearest lower task id, as no SIGCHLD names {'them' if many else 'it'} a child "
+                            f"process; capture with -e trace=%memory,%process to make this exact")
         return notes
 
     def _infer(self, pid: int) -> TracedSpace | None:
@@ -373,7 +394,10 @@ class Replayer:
         hi = ret + -(-d.length // self.page) * self.page
         if not flags & _FIXED and not space.is_free(ret, hi):
             # A mapping the kernel chose never lands on a live one: another task's munmap of that
-            # range ran first, though the log shows it ending later (<unfinished ...> meanwhile).
+            # range ran first, though the log shows it ending later (<unfinished ...> meanwhile),
+            # or the baseline snapshot already held it (taken later than exec).
+            if self.seeded and space.role_at(ret) == "kernel/exec baseline":
+                self.baseline_conflicts += 1
             self.raced.append((sp, ret, hi, event.end_line or event.line))
             del self.raced[:-32]
         role = role_for_mmap(sp.runtime, space, d, ret, path, event)
