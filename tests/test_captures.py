@@ -193,8 +193,9 @@ def test_restart_syscall_keeps_the_interrupted_call() -> None:
 @pytest.mark.parametrize("prog", ["c", "go"])
 def test_attach_capture_says_it_starts_mid_life(prog: str) -> None:
     # strace -f -p PID: the process mapped 3 MiB before the attach; the trace cannot show them
-    summary = tracemem.read_trace(CAPTURES / f"{prog}-attach.trace").summary()
-    main = summary.processes[0]
+    trace = tracemem.read_trace(CAPTURES / f"{prog}-attach.trace")
+    summary = trace.summary()
+    main = summary.process(int(trace.df["pid"].iloc[0]))
     assert any(f"process {main.asid} starts mid-life" in note and "--baseline-maps" in note
                for note in summary.notes), summary.notes
     assert main.ended == "exited with 0"
