@@ -195,7 +195,8 @@ def test_attach_capture_says_it_starts_mid_life(prog: str) -> None:
     # strace -f -p PID: the process mapped 3 MiB before the attach; the trace cannot show them
     trace = tracemem.read_trace(CAPTURES / f"{prog}-attach.trace")
     summary = trace.summary()
-    main = summary.process(int(trace.df["pid"].iloc[0]))
+    pid, _ = at_mark(trace)
+    main = summary.process(trace.replayer().task[pid].asid)
     assert any(f"process {main.asid} starts mid-life" in note and "--baseline-maps" in note
                for note in summary.notes), summary.notes
     assert main.ended == "exited with 0"

@@ -190,8 +190,8 @@ class Replayer:
             many = len(pids) > 1
             notes.insert(0, f"{'tasks' if many else 'task'} {shown} "
                             f"{'appear without their' if many else 'appears without its'} clone (the capture's "
-                            f"filter hides it): taken as {'threads' if many else 'a thread'} of {owner}, the "
-                            f"nearest lower task id, as no SIGCHLD names {'them' if many else 'it'} a child "
+                            f"filter hides it): taken as {'threads' if many else 'a thread'} of {owner}, by their "
+                            f"task ids, as no SIGCHLD names {'them' if many else 'it'} a child "
                             f"process; capture with -e trace=%memory,%process to make this exact")
         return notes
 
@@ -210,10 +210,12 @@ class Replayer:
                                   f"{parent.asid} (the SIGCHLD {parent.asid} received names it), with a copy of "
                                   f"{parent.asid}'s mappings as they were when {pid} was first seen")
             return sp
-        below = [t for t in self.task if t is not None and t < pid]
-        if not below:
+        known = [t for t in self.task if t is not None]
+        below = [t for t in known if t < pid]
+        if not known:
             return None
-        owner = self.task[max(below)]
+        # thread ids follow their creator's; an attach lists a process's threads in any order
+        owner = self.task[max(below) if below else min(known)]
         self.task[pid] = owner
         self.inferred[pid] = (f"task {pid} appears without its clone: taken as a thread of {owner.asid} "
                               f"(the nearest lower task id; no SIGCHLD names it a child process)")
