@@ -16,7 +16,9 @@ import pytest
 from tracemem.events import ParseReport
 from tracemem.parse import strace
 from tracemem.parse.lines import LineSyntaxError, fast_line, lark_line
-from tracemem.parse.values import decode, fast_parse_args, parse_args
+from tracemem.parse.decode import decode
+from tracemem.parse.fastargs import fast_parse_args
+from tracemem.parse.values import parse_args
 from tracemem.parse.files import iter_batches
 
 from conftest import ids, own_logs, peer_logs

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from tracemem.events import Madvise, Mmap, Mprotect, Munmap, ParseReport
 from tracemem.flags import Advice, MapFlags, Prot, flag_names
 from tracemem.parse.lines import LineSyntaxError, fast_line, lark_line
-from tracemem.parse.strace import StraceFileReader, assemble, Clock
+from tracemem.parse.clock import Clock
+from tracemem.parse.columns import assemble
+from tracemem.parse.reader import StraceFileReader
 from tracemem.table import batch_events
 
 addresses = st.integers(min_value=0, max_value=(1 << 47) - 1).map(lambda a: a & ~0xFFF)

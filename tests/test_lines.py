@@ -194,7 +194,7 @@ def test_lark_line_rejects_unbalanced() -> None:
 
 def test_midnight_rollover_across_batches() -> None:
     """The clock carries over from batch to batch (the bulk check and the per-value loop)."""
-    from tracemem.parse.strace import Clock
+    from tracemem.parse.clock import Clock
 
     clock = Clock()
     clock.kinds.add("clock")

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from tracemem.events import ParseReport
 from tracemem.parse import strace
-from tracemem.parse.strace import Clock, StraceFileReader, assemble, finish_rows
+from tracemem.parse.clock import Clock
+from tracemem.parse.columns import assemble, finish_rows
+from tracemem.parse.reader import StraceFileReader
 
 from conftest import STRACE_DATA
 

@@ -1,8 +1,8 @@
 """Parsing a strace file block by block, in worker processes, stitched into one sequential result.
 
 A worker parses one block of lines with no knowledge of earlier blocks (``block_local`` mode of
-:class:`StraceFileReader`). Where an earlier block could matter it leaves a marker: ``FLUSH``
-(a call of this task pending from before would end here, unfinished) or ``ORPHAN`` (a resumed
+:class:`StraceFileReader`). Where an earlier block could matter it leaves a marker: ``Flush``
+(a call of this task pending from before would end here, unfinished) or ``Orphan`` (a resumed
 half whose start may be in an earlier block). The main process replays the markers against the
 calls still pending, in order, so the result is the same as reading the file line by line; the
 cases a marker cannot express (a frame line or summary row continuing the previous block, a line
@@ -22,9 +22,14 @@ from typing import Any, Iterable, Iterator
 
 from ..events import ParseReport
 from .source import split_lines
-from .strace import R_STACK, Clock, StraceFileReader, assemble, finish_rows
+from .clock import Clock
+from .columns import assemble, finish_rows
+from .patterns import block_patterns
+from .reader import StraceFileReader
+from .rows import Item, Marker, Row
 
-Batch = dict
+#: One block of events: column name -> list of values (see tracemem.table).
+Batch = dict[str, list[Any]]
 
 
 @dataclass
@@ -44,8 +49,8 @@ class BlockResult:
     needs_sequential: bool
     report: ParseReport | None = None
     columns: Batch | None = None
-    markers: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
-    open_pending: list[list[Any]] = field(default_factory=list)
+    markers: list[tuple[int, Marker]] = field(default_factory=list)
+    open_pending: list[Row] = field(default_factory=list)
     carry: Any = None
     live_log: list[tuple[str, str]] = field(default_factory=list)
     superseded: dict[str, str] = field(default_factory=dict)
@@ -95,6 +100,8 @@ def merge_report(into: ParseReport, part: ParseReport) -> None:
     for key, value in part.skipped.items():
         into.skipped[key] = into.skipped.get(key, 0) + value
     into.errors.extend(part.errors)
+    into.children.update(part.children)
+    into.ends.update(part.ends)
 
 
 def _merge_columns(base: Batch | None, inserts: list[tuple[int, Batch]], keys: Iterable[str]) -> Batch:
@@ -137,7 +144,7 @@ class BlockStitcher:
     def finish(self) -> Batch | None:
         return self._finish(self.reader.finish())
 
-    def _finish(self, rows: list[list[Any]]) -> Batch | None:
+    def _finish(self, rows: list[Item]) -> Batch | None:
         cols, markers = assemble(self.reader, rows, self.clock, self.fast, self.columns)
         assert not markers
         if not cols or not cols.get("decoded"):
@@ -161,29 +168,12 @@ class BlockStitcher:
         assert result.report is not None
         merge_report(self.report, result.report)
         offset = reader.rel_total if "relative" in result.kinds else 0.0
-        inserts: list[tuple[int, list[list[Any]]]] = []
+        inserts: list[tuple[int, list[Row]]] = []
         for pos, marker in result.markers:
-            reader.rows = []
-            pid = marker[1]
-            if marker[0] == "FLUSH":
-                old = reader.pending.pop(pid, None)
-                if old is not None:
-                    reader.rows.append(old)
-            else:
-                _, pid, name, args, n, stamp, ret, deco, errno, parens, dur, holder = marker
-                if offset and stamp.__class__ is float:
-                    stamp += offset
-                reader._resume(pid, name, args, n, stamp, "", ret, deco, errno, parens, dur)
-                if holder[R_STACK] and reader.last_row is not None:
-                    made = reader.last_row
-                    made[R_STACK] = (made[R_STACK] or ()) + holder[R_STACK]
-            if reader.rows:
-                inserts.append((pos, reader.rows))
-        reader.rows = []
-        for row in result.open_pending:
-            if offset and row[3].__class__ is float:
-                row[3] += offset
-            reader.pending[row[2]] = row
+            made = reader.replay(marker, offset)
+            if made:
+                inserts.append((pos, made))
+        reader.adopt_pending(result.open_pending, offset)
         for what, pid in result.live_log:
             if what == "seen":
                 reader.live[pid] = None
@@ -246,9 +236,7 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
                 yield batch
     else:
         # Build the grammar and regexes before forking so workers inherit them.
-        from .strace import _block
-
-        _block()
+        block_patterns()
         relative = stitcher.reader.relative
         own = executor is None
         pool = executor if executor is not None else ProcessPoolExecutor(

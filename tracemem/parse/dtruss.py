@@ -14,13 +14,14 @@ import functools
 import re
 from typing import Any
 
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from ..events import Clone, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
+from ..events import Clone, Decoded, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
 from ..flags import SIGNALS, CloneFlags, MapFlags, Prot, _OpenEnum
 from .grammar import grammar_text
-from .values import ArgsSyntaxError, Str, as_int, parse_args
+from .decoders import as_int
+from .values import ArgsSyntaxError, Str, parse_args
 
 PAGE_16K = 16384
 
@@ -228,7 +229,7 @@ class DtrussFileReader:
             return
         self.report.skip(Skip.PROGRAM_OUTPUT)
 
-    def _record(self, tree: Tree, text: str, n: int) -> None:
+    def _record(self, tree: Tree[Token], text: str, n: int) -> None:
         pid = tid = None
         cols: list[str] = []
         colon = False
@@ -236,6 +237,7 @@ class DtrussFileReader:
         for child in tree.children:
             if isinstance(child, Tree):  # prefix
                 for tok in child.children:
+                    assert isinstance(tok, Token)  # a prefix holds only PIDTID and COLUMN tokens
                     if tok.type == "PIDTID":
                         p, _, t = str(tok)[:-1].partition("/")
                         pid, tid = int(p), _int(t)
@@ -289,7 +291,7 @@ class DtrussFileReader:
 
     # -- decoding ---------------------------------------------------------------------------------
 
-    def _decode(self, name: str, args: str, ret: int, errno: str | None) -> tuple[Any, str | None, bool]:
+    def _decode(self, name: str, args: str, ret: int, errno: str | None) -> tuple[Decoded | None, str | None, bool]:
         if name not in ("mmap", "munmap", "mprotect", "madvise", "execve", "exit", "fork", "vfork"):
             return None, None, False
         try:
@@ -297,7 +299,9 @@ class DtrussFileReader:
         except ArgsSyntaxError as exc:
             return None, f"arguments do not parse: {exc} at column {exc.column}", False
         try:
-            ints = [as_int(v) if not isinstance(v, Str) else v for v in values]
+            # Numbers, or a Str where dtruss printed a string: a Str where a number belongs fails
+            # the first int operation on it, and that error becomes the decode error (below).
+            ints: list[Any] = [as_int(v) if not isinstance(v, Str) else v for v in values]
             if name == "mmap":
                 if len(ints) != 6:
                     return None, f"dtruss printed {len(ints)} of mmap's 6 arguments", False
@@ -341,7 +345,7 @@ class DtrussFileReader:
             if name == "mprotect":
                 return Mprotect(ints[0], ints[1], Prot(_low32(ints[2]))), None, False
             if name == "madvise":
-                return Madvise(ints[0], ints[1], DarwinAdvice(_low32(ints[2]))), None, False  # type: ignore[arg-type]
+                return Madvise(ints[0], ints[1], DarwinAdvice(_low32(ints[2]))), None, False
             if name == "execve":
                 path = values[0]
                 if isinstance(path, Str):

@@ -5,29 +5,32 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Union
 
 from ..errors import InputError, TraceParseError
 from ..events import ParseReport
 from .blocks import default_workers, parse_blocks
 from .dtruss import looks_like_dtruss
 from .source import CHUNK, expand, iter_byte_blocks
-from .strace import Clock
+from .clock import Clock
 
 #: One block of events: column name -> list of values (see tracemem.table).
 Batch = dict[str, list[Any]]
+
+#: What the library takes as input: a path, or several (globs, and "-" for standard input).
+PathsLike = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 
 #: Files over this size are parsed by worker processes (when more than one core is there).
 PARALLEL_MIN_BYTES = 32 << 20
 
 
-def _paths(paths: Any) -> list[str]:
+def _paths(paths: PathsLike) -> list[str]:
     if isinstance(paths, (str, os.PathLike)):
         return [os.fspath(paths)]
     return [os.fspath(p) for p in paths]
 
 
-def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = True,
+def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: bool = True,
                  strict: bool = False, on_lines: Callable[[int], None] | None = None,
                  workers: int | None = None, columns: tuple[str, ...] | None = None,
                  block_size: int | None = None, executor: Executor | None = None) -> Iterator[Batch]:
@@ -102,13 +105,14 @@ def iter_batches(paths: Any, *, report: ParseReport | None = None, fast: bool = 
     report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
 
 
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+def _chain(first: tuple[bytes, int] | None, rest: Iterator[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
     if first is not None:
         yield first
     yield from rest
 
 
-def _dtruss_batches(label: str, first: Any, blocks: Iterator[Any], report: ParseReport,
+def _dtruss_batches(label: str, first: tuple[bytes, int] | None, blocks: Iterator[tuple[bytes, int]],
+                    report: ParseReport,
                     columns: tuple[str, ...] | None) -> Iterator[Batch]:
     """A dtruss file as one batch (dtruss logs are small: one line per completed call)."""
     from .dtruss import DtrussFileReader, page_size, repair_mmap_returns

@@ -9,7 +9,7 @@ The differential tests run both on every line of every corpus file.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -93,17 +93,19 @@ def _expected(names: set[str] | frozenset[str]) -> str:
     return ", ".join(shown)
 
 
-def _record(tree: Tree) -> LineRecord:
+def _record(tree: Tree[Any]) -> LineRecord:
+    # The grammar fixes the shape: which children are subtrees and which are tokens.
     kind = tree.data
     if kind == "frame_line":
         return LineRecord("frame", text=str(tree.children[0])[2:])
     if kind in ("summary_header", "summary_separator", "summary_row"):
         return LineRecord(str(kind), text=str(tree.children[0]))
     pid = stamp = rel = sysno = ip = None
-    for child in tree.children:
+    body = tree.children[-1]  # pid? stamp? relstamp? sysno? ip? body
+    for child in tree.children[:-1]:
         data = child.data
         if data == "pid":
-            pid = _pid(child.children[0])
+            pid = _pid(cast(Token, child.children[0]))
         elif data == "stamp":
             stamp = str(child.children[0])
         elif data == "relstamp":
@@ -112,8 +114,6 @@ def _record(tree: Tree) -> LineRecord:
             sysno = int(str(child.children[0])[1:-1])
         elif data == "ip":
             ip = str(child.children[0])[1:-1]
-        else:
-            body = child
     if body.data in ("signal", "exited", "notice"):
         return LineRecord(str(body.data), pid, stamp, rel, sysno, ip, text=str(body.children[0]))
     head = str(body.children[0])
@@ -133,7 +133,7 @@ def _record(tree: Tree) -> LineRecord:
     result = tail.children[-1]
     ret = ret_deco = errno = duration = None
     parens: list[str] = []
-    for tok in result.children:
+    for tok in cast("list[Token]", result.children):
         t = tok.type
         if t == "RETVAL":
             ret = str(tok)

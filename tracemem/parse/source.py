@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO, Iterator, Protocol, Sequence
 
 from ..errors import InputError
 
@@ -84,25 +84,32 @@ def _open_binary(source: Source) -> BinaryIO:
         raise InputError(f"{source.path}: cannot open ({exc.strerror})") from None
 
 
-def _decompressed(raw: BinaryIO, label: str) -> BinaryIO:
+class _Readable(Protocol):
+    """What the block reader needs of a (decompressed) input stream."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def _decompressed(raw: BinaryIO, label: str) -> _Readable:
     """Wrap a stream in the decompressor its first bytes call for (streamed, never whole)."""
-    peekable = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
-    head = peekable.peek(6)[:6]  # type: ignore[attr-defined]
+    # (every raw stream here has readinto, which BinaryIO does not promise)
+    peekable = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[type-var]
+    head = peekable.peek(6)[:6]
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             if kind == "gzip":
-                return gzip.GzipFile(fileobj=peekable)  # type: ignore[return-value]
+                return gzip.GzipFile(fileobj=peekable)
             if kind == "xz":
-                return lzma.LZMAFile(peekable)  # type: ignore[return-value]
+                return lzma.LZMAFile(peekable)
             if kind == "bzip2":
-                return bz2.BZ2File(peekable)  # type: ignore[return-value]
+                return bz2.BZ2File(peekable)
             try:
                 import zstandard
             except ImportError:
                 raise InputError(f"{label}: zstd-compressed, and the zstandard package is missing "
                                  "(pip install zstandard)") from None
-            return zstandard.ZstdDecompressor().stream_reader(peekable)  # type: ignore[return-value]
-    return peekable  # type: ignore[return-value]
+            return zstandard.ZstdDecompressor().stream_reader(peekable)
+    return peekable
 
 
 def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) -> Iterator[tuple[bytes, int]]:

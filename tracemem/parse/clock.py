@@ -1,0 +1,90 @@
+"""Stamp texts into seconds: -ttt epoch stamps, -t/-tt seconds since midnight (a day added at
+each midnight rollover), -r stamps already summed by the reader."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .rows import Stamp
+
+DAY = 86400.0
+
+
+class Clock:
+    """Turns stamp texts into seconds (-ttt epoch, -t/-tt seconds since midnight; -r stamps arrive
+    already summed as floats). Midnight rollover is a separate pass over rows in event order."""
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.day = 0.0
+        self.kinds: set[str] = set()
+        self._hm: dict[str, float] = {}
+
+    def times(self, stamps: Iterable[Stamp]) -> list[float | None]:
+        out: list[float | None] = []
+        hm = self._hm
+        kinds = self.kinds
+        for stamp in stamps:
+            if type(stamp) is str:
+                if not stamp:
+                    out.append(None)
+                elif stamp[2:3] == ":":
+                    base = hm.get(stamp[:6])
+                    if base is None:
+                        base = hm[stamp[:6]] = int(stamp[:2]) * 3600 + int(stamp[3:5]) * 60
+                    if "clock" not in kinds:
+                        kinds.add("clock")
+                    out.append(base + float(stamp[6:]))
+                else:
+                    if "epoch" not in kinds:
+                        kinds.add("epoch")
+                    out.append(float(stamp))
+            elif type(stamp) is float:
+                # -r: the reader already summed the deltas (seconds since the first line).
+                if "relative" not in kinds:
+                    kinds.add("relative")
+                out.append(stamp)
+            else:
+                out.append(None)
+        return out
+
+    def note(self, stamps: Iterable[Stamp]) -> None:
+        """Record the kind of timestamps (for reports) without converting them."""
+        for stamp in stamps:
+            if type(stamp) is str:
+                if stamp:
+                    self.kinds.add("clock" if stamp[2:3] == ":" else "epoch")
+                    return
+            elif type(stamp) is float and stamp:
+                self.kinds.add("relative")
+                return
+
+    def rollover(self, times: list[float | None]) -> list[float | None]:
+        """-t/-tt stamps carry no date: add a day whenever the clock falls back by over 12 h."""
+        if "clock" not in self.kinds:
+            return times
+        last = self.last
+        day = self.day
+        if times and day == 0.0:
+            # The usual case, no midnight in this batch: checked in bulk, the list kept as it is.
+            import numpy as np
+
+            values = np.fromiter((v if v is not None else np.nan for v in times), float, len(times))
+            values = values[~np.isnan(values)]
+            if last is not None:
+                values = np.concatenate(([last], values))
+            if len(values) and not (np.diff(values) < -DAY / 2).any():
+                self.last = float(values[-1])
+                return times
+        out: list[float | None] = []
+        for value in times:
+            if value is None:
+                out.append(None)
+                continue
+            if last is not None and value + day < last - DAY / 2:
+                day += DAY
+            value += day
+            last = value
+            out.append(value)
+        self.last, self.day = last, day
+        return out

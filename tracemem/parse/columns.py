@@ -1,0 +1,318 @@
+"""What the strace reader made of a block, into output columns (see tracemem.table).
+
+Conversions that can be done per column (times, return values, errno and details, durations,
+decoding of memory and process syscalls) run once per block, here: the reader keeps texts as
+the lines had them. Rows (:class:`~.rows.Row`) and the lines the block fast paths took in bulk
+(:class:`~.rows.RegexBulk`, :class:`~.rows.ScannedBulk`) are spliced together in line order.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import re
+from bisect import bisect_left
+from typing import Any, Callable, Sequence
+
+from .clock import Clock
+from .decode import DECODED_SYSCALLS, decode
+from .patterns import block_patterns
+from .reader import StraceFileReader
+from .rows import COMPLETE, Item, Marker, RegexBulk, Row, ScannedBulk
+
+Columns = dict[str, list[Any]]
+
+_ERRNO_N = re.compile(r"errno (\d+)")
+
+ALL_COLUMNS = ("line", "end_line", "pid", "time", "duration", "syscall", "args", "ret", "ret_text",
+               "errno", "errmsg", "ret_detail", "state", "injected", "sysno", "ip", "stack",
+               "decoded", "decode_error")
+
+
+def _decoded(names: Sequence[str], args: Sequence[str], states: Sequence[str] | None,
+             fast: bool) -> tuple[list[Any], list[str | None]]:
+    """The typed arguments of the memory and process syscalls among ``names``, and why not
+    where decoding failed (for a call that did not complete, its state says so)."""
+    n = len(names)
+    decoded: list[Any] = [None] * n
+    why: list[str | None] = [None] * n
+    wanted = DECODED_SYSCALLS
+    for i in [i for i, name in enumerate(names) if name in wanted]:
+        d, w = decode(names[i], args[i], fast)
+        decoded[i] = d
+        if w is not None and states is not None and states[i] != COMPLETE:
+            w = f"{states[i]} call: {w}"
+        why[i] = w
+    return decoded, why
+
+
+def finish_rows(rows: Sequence[Row], clock: Clock, fast: bool,
+                columns: tuple[str, ...] | None = None) -> Columns:
+    """Per-column conversions of a batch of rows: times, returns, errno, durations, decoding.
+
+    Memory and process syscalls are always decoded; with ``columns`` only those columns are
+    converted (``tracemem stats`` needs names, pids and states, not times or return values).
+    """
+    if not rows:
+        return {}
+    if columns is not None:
+        return _finish_some(rows, clock, fast, columns)
+    names = [r.name for r in rows]
+    args = [r.args for r in rows]
+    rets_raw = [r.ret for r in rows]
+    ret: list[int | None] = []
+    for r in rets_raw:
+        if not r or r == "?":
+            ret.append(None)
+        elif r[1:2] == "x":
+            ret.append(int(r, 16))
+        else:
+            ret.append(int(r))
+    n = len(rows)
+    errnos: list[str | None] = [r.errno or None for r in rows]
+    errmsgs: list[str | None] = [None] * n
+    details: list[str | None] = [None] * n
+    injected: list[bool] = [False] * n
+    parens_of = block_patterns().parens
+    for i in [i for i, r in enumerate(rows) if r.parens or r.deco]:
+        row = rows[i]
+        p, d, e, rv = row.parens, row.deco, errnos[i], ret[i]
+        plist = [x[1:-1] for x in parens_of(p)] if p else []
+        msg = None
+        if e and plist:
+            msg = plist.pop(0)
+        rest = []
+        for x in plist:
+            if x == "INJECTED":
+                injected[i] = True
+            elif x == "DELAYED":
+                continue
+            elif not e and rv == -1 and _ERRNO_N.fullmatch(x):
+                e = _errno.errorcode.get(int(x[6:]), "EUNKNOWN")
+                msg = x
+            else:
+                rest.append(x)
+        detail = "; ".join(rest) if rest else None
+        if d:
+            detail = d + (f"; {detail}" if detail else "")
+        errnos[i] = e or None
+        errmsgs[i] = msg
+        details[i] = detail
+    durations = [float(d) if d and d != "unavailable" else None for d in [r.dur for r in rows]]
+    states = [r.state for r in rows]
+    decoded, why = _decoded(names, args, states, fast)
+    return {
+        "line": [r.line for r in rows],
+        "end_line": [r.end for r in rows],
+        "pid": [int(p) if p else None for p in [r.pid for r in rows]],
+        "time": clock.times([r.stamp for r in rows]),
+        "duration": durations,
+        "syscall": names,
+        "args": args,
+        "ret": ret,
+        "ret_text": [r if r else None for r in rets_raw],
+        "errno": errnos,
+        "errmsg": errmsgs,
+        "ret_detail": details,
+        "state": states,
+        "injected": injected,
+        "sysno": [r.sysno for r in rows],
+        "ip": [r.ip for r in rows],
+        "stack": [r.stack for r in rows],
+        "decoded": decoded,
+        "decode_error": why,
+    }
+
+
+def _finish_some(rows: Sequence[Row], clock: Clock, fast: bool, columns: tuple[str, ...]) -> Columns:
+    names = [r.name for r in rows]
+    args = [r.args for r in rows]
+    states = [r.state for r in rows]
+    decoded, why = _decoded(names, args, states, fast)
+    out: Columns = {"decoded": decoded, "decode_error": why}
+    if "time" not in columns and not clock.kinds:
+        clock.note(r.stamp for r in rows)
+    simple: dict[str, Callable[[], list[Any]]] = {
+        "line": lambda: [r.line for r in rows],
+        "end_line": lambda: [r.end for r in rows],
+        "pid": lambda: [int(p) if p else None for p in [r.pid for r in rows]],
+        "time": lambda: clock.times([r.stamp for r in rows]),
+        "syscall": lambda: names,
+        "args": lambda: args,
+        "state": lambda: states,
+    }
+    for name in columns:
+        if name in out:
+            continue
+        make = simple.get(name)
+        if make is None:
+            full = finish_rows(rows, clock, fast)
+            return {key: full[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
+        out[name] = make()
+    return {key: out[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
+
+
+def assemble(reader: StraceFileReader, items: list[Item], clock: Clock, fast: bool,
+             columns: tuple[str, ...] | None) -> tuple[Columns, list[tuple[int, Marker]]]:
+    """The finished columns of what one ``feed_block`` produced, in event order, and the
+    stitching markers with their positions in that order."""
+    bulk = reader.bulk
+    reader.bulk = None
+    markers: list[tuple[int, Marker]] = []
+    plain: list[Row] = []
+    if bulk is None:
+        for item in items:
+            if isinstance(item, Row):
+                plain.append(item)
+            else:
+                markers.append((len(plain), item))
+        return (finish_rows(plain, clock, fast, columns) if plain else {}), markers
+    # the bulk-taken events' line indexes, in order (rows are spliced in among them by line)
+    taken: Sequence[int] = bulk.cols[1] if isinstance(bulk, ScannedBulk) else bulk.taken
+    lines_of: list[int] = []
+    k = 0
+    special_markers: list[tuple[int, int, Marker]] = []
+    for j, cnt in bulk.emitted:
+        for item in items[k:k + cnt]:
+            if isinstance(item, Row):
+                plain.append(item)
+                lines_of.append(j)
+            else:
+                special_markers.append((j, len(plain), item))
+        k += cnt
+    for item in items[k:]:  # pragma: no cover - every item is emitted at a line
+        if isinstance(item, Row):
+            plain.append(item)
+            lines_of.append(1 << 40)  # after every line of the block
+    if isinstance(bulk, ScannedBulk):
+        base = _scanned_columns(reader, bulk, clock, fast, columns)
+    else:
+        base = _regex_columns(reader, bulk, clock, fast, columns)
+    if not plain:
+        return base, [(bisect_left(taken, j) + idx, m) for j, idx, m in special_markers]
+    special = finish_rows(plain, clock, fast, columns)
+    keys = list(base.keys() if base else special.keys())
+    if columns is not None and "line" not in columns and "time" not in columns:
+        # Unordered use (counting): the special rows simply follow the simple ones.
+        offset = len(taken)
+        return ({key: base[key] + special[key] for key in keys},
+                [(offset + idx, m) for j, idx, m in special_markers])
+    out: Columns = {key: [] for key in keys}
+    prev = 0
+    # Splice runs of special rows into the simple rows at their line positions.
+    i = 0
+    total_special = len(plain)
+    while i < total_special:
+        pos = bisect_left(taken, lines_of[i])
+        j = i
+        while j + 1 < total_special and bisect_left(taken, lines_of[j + 1]) == pos:
+            j += 1
+        for key in keys:
+            out[key].extend(base[key][prev:pos])
+            out[key].extend(special[key][i:j + 1])
+        prev = pos
+        i = j + 1
+    for key in keys:
+        out[key].extend(base[key][prev:])
+    return out, [(bisect_left(taken, j) + idx, m) for j, idx, m in special_markers]
+
+
+def _regex_columns(reader: StraceFileReader, bulk: RegexBulk, clock: Clock, fast: bool,
+                   columns: tuple[str, ...] | None) -> Columns:
+    """Columns of the complete calls taken straight from the block regex (no errno, no
+    details: those lines end at their return value or duration)."""
+    taken = bulk.taken
+    start = bulk.start
+    P, ST, NM, AR, RT, DU = bulk.pids, bulk.stamps, bulk.names, bulk.args, bulk.rets, bulk.durs
+    count = len(taken)
+    names = [NM[i] for i in taken]
+    default = reader.default_pid
+    args = [AR[i].strip() for i in taken]
+    out, need = _decoded_start(names, args, fast, columns)
+    lines = [start + i + 1 for i in taken]
+    if "line" in need:
+        out["line"] = lines
+    if "end_line" in need:
+        out["end_line"] = list(lines)
+    if "pid" in need:
+        pids = [P[i] or default for i in taken]
+        out["pid"] = [int(p) if p else None for p in pids]
+    if "time" in need:
+        out["time"] = clock.times([ST[i] for i in taken])
+    elif not clock.kinds and taken:
+        clock.note(ST[i] for i in taken[:1])
+    if "duration" in need:
+        out["duration"] = [float(DU[i]) if DU[i] else None for i in taken]
+    if "syscall" in need:
+        out["syscall"] = names
+    if "args" in need:
+        out["args"] = args
+    rets = [RT[i] for i in taken]
+    if "ret" in need:
+        out["ret"] = _ret_values(rets)
+    if "ret_text" in need:
+        out["ret_text"] = rets
+    return _complete_columns(out, need, count, columns, ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"))
+
+
+def _ret_values(rets: list[str]) -> list[int | None]:
+    """Return-value texts of complete calls as integers ("?" as None)."""
+    return [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
+
+
+def _decoded_start(names: list[str], args: list[str], fast: bool,
+                   columns: tuple[str, ...] | None) -> tuple[Columns, set[str]]:
+    """The decoded arguments of complete calls taken in bulk, and the columns wanted."""
+    decoded, why = _decoded(names, args, None, fast)
+    need = set(columns) if columns is not None else set(ALL_COLUMNS)
+    return {"decoded": decoded, "decode_error": why}, need
+
+
+def _complete_columns(out: Columns, need: set[str], count: int, columns: tuple[str, ...] | None,
+                      blank: tuple[str, ...]) -> Columns:
+    """The columns that are constant for complete calls taken in bulk, and the selection."""
+    for key in blank:
+        if key in need:
+            out[key] = [None] * count
+    if "state" in need:
+        out["state"] = [COMPLETE] * count
+    if "injected" in need:
+        out["injected"] = [False] * count
+    keys = ALL_COLUMNS if columns is None else tuple(dict.fromkeys(tuple(columns) + ("decoded", "decode_error")))
+    return {key: out[key] for key in keys}
+
+
+def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, fast: bool,
+                     columns: tuple[str, ...] | None) -> Columns:
+    """Columns of the rows the compiled scanner took (complete calls and joined pairs)."""
+    start = bulk.start
+    first, at, pids, stamps, names, args, rets, errnos, msgs, details, durs = bulk.cols
+    count = len(at)
+    out, need = _decoded_start(names, args, fast, columns)
+    if "line" in need:
+        out["line"] = [start + i + 1 for i in first]
+    if "end_line" in need:
+        out["end_line"] = [start + i + 1 for i in at]
+    if "pid" in need:
+        default = reader.default_pid
+        out["pid"] = [p if p is not None else int(default) for p in pids] if default is not None else pids
+    if "time" in need:
+        out["time"] = clock.times(stamps)
+    elif not clock.kinds and count:
+        clock.note(stamps[:1])
+    if "duration" in need:
+        out["duration"] = [float(d) if d else None for d in durs]
+    if "syscall" in need:
+        out["syscall"] = names
+    if "args" in need:
+        out["args"] = args
+    if "ret" in need:
+        out["ret"] = _ret_values(rets)
+    if "ret_text" in need:
+        out["ret_text"] = rets
+    if "errno" in need:
+        out["errno"] = errnos
+    if "errmsg" in need:
+        out["errmsg"] = msgs
+    if "ret_detail" in need:
+        out["ret_detail"] = details
+    return _complete_columns(out, need, count, columns, ("sysno", "ip", "stack"))
