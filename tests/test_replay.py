@@ -36,12 +36,31 @@ def test_threads_share_fork_copies(tmp_path: Path) -> None:
 
 
 def test_memory_only_trace_child_is_its_own_space(tmp_path: Path) -> None:
-    # -e trace=%memory: no clone lines; a new pid is a space of its own, not the first one's.
+    # -e trace=%memory: no clone lines; the SIGCHLD delivered to 200 names 201 a child process:
+    # a space of its own (a copy of its parent's), not the first one's.
     _, r = replay(tmp_path, (
         "200 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
-        "201 mmap(NULL, 4194304, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"))
+        "201 munmap(0x7f0000000000, 1048576) = 0\n"
+        "201 mmap(NULL, 4194304, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"
+        "201 +++ exited with 0 +++\n"
+        "200 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=201, si_uid=0, si_status=0, si_utime=0, si_stime=0} ---\n"))
     assert r.task[200] is not r.task[201]
-    assert r.task[200].space.totals().vsz == MiB
+    assert r.task[200].space.totals().vsz == MiB      # the child's munmap is its own copy's
+    assert r.task[201].space.totals().vsz == 4 * MiB
+    assert "child process of 200" in r.inferred[201]
+
+
+def test_memory_only_trace_unknown_task_is_a_thread(tmp_path: Path) -> None:
+    # -e trace=%memory: no clone lines and no SIGCHLD: 301 is a thread of 300 (thread ids follow
+    # their creator's), and its arena is 300's; the inference is said and its rows uncertain.
+    trace, r = replay(tmp_path, (
+        "300 mmap(NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "301 mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1000000000\n"))
+    assert r.task[301] is r.task[300]
+    assert r.task[300].space.totals().vsz == MiB + 128 * MiB
+    assert "thread of 300" in r.inferred[301]
+    tl = trace.timeline()
+    assert tl["uncertain"].tolist() == [False, True]
 
 
 def test_vfork_child_exec_before_parent_returns(tmp_path: Path) -> None:
@@ -189,3 +208,24 @@ def test_mremap_from_inside_a_file_mapping_keeps_the_file_offset(tmp_path: Path)
     # the hole it left splits the original: [0, 4096) and [8192, 16384) of the file stay
     assert [(x.start - 0x7F0000000000, x.offset) for x in space if x.path and x.start < 0x7F0000100000] == [
         (0, 0), (8192, 8192)]
+
+
+def test_munmap_that_ran_before_a_concurrent_mmap(tmp_path: Path) -> None:
+    # strace -f -e trace=memory of a cgo Go server: thread 30689 trims its new arena while
+    # 30688 maps a thread stack; the kernel ran the munmap first (the stack lands in the trimmed
+    # range), though the munmap's line ends after the mmap's. The stack must survive the munmap.
+    trace, r = replay(tmp_path, (
+        "30688 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f9081889000\n"
+        "30689 mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f9051c00000\n"
+        "30689 munmap(0x7f9051c00000, 37748736 <unfinished ...>\n"
+        "30688 mmap(NULL, 8392704, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0) = 0x7f90537ff000\n"
+        "30689 <... munmap resumed>)             = 0\n"
+        "30688 mprotect(0x7f9053800000, 8388608, PROT_READ|PROT_WRITE) = 0\n"
+        "30689 munmap(0x7f9058000000, 29360128)  = 0\n"))
+    space = r.task[30688].space
+    assert r.task[30689] is r.task[30688]                 # a thread (no clone in the filter)
+    stack = [reg for reg in space if reg.start >= 0x7f90537ff000 and reg.end <= 0x7f9054000000]
+    assert sum(reg.size for reg in stack) == 8392704       # guard page + 8 MiB stack
+    arena = [reg for reg in space if reg.start == 0x7f9054000000]
+    assert arena and arena[0].end == 0x7f9058000000        # the 64 MiB aligned arena left
+    assert trace.timeline()["uncertain"].any()
