@@ -213,3 +213,17 @@ def test_a_current_maps_file_as_baseline_is_called_out() -> None:
     assert any("taken after exec" in note for note in notes), notes
     exec_time = [k for k in late if k.path in ("[stack]", "[vdso]", "[vvar]", "[vsyscall]")]
     assert not any("taken after exec" in note for note in trace.summary(exec_time).notes)
+
+
+def test_maps_with_a_baseline_keeps_the_kernels_names() -> None:
+    # `tracemem maps --baseline-maps`: [stack], [vdso] and [vvar] lines stay named, so the output
+    # lines up with the real /proc/PID/maps
+    from tracemem.reporters.maps import format_maps
+
+    kernel = parse_maps((CAPTURES / "c-f-z.smaps").read_text())
+    made = [k for k in kernel if k.path in ("[stack]", "[vdso]", "[vvar]")]
+    text = format_maps(tracemem.read_trace(CAPTURES / "c-f-z.trace").address_space(baseline=made))
+    named = {line.split()[-1] for line in text.splitlines() if line.split()[-1].startswith("[")}
+    assert {"[stack]", "[vdso]", "[vvar]"} <= named
+    for k in made:
+        assert f"{k.start:08x}-{k.end:08x} {k.perms}" in text

@@ -16,7 +16,10 @@ def format_maps(space: AddressSpace, roles: bool = False) -> str:
     """The regions in /proc/PID/maps format (dev 00:00 and inode 0 where unknown)."""
     lines = []
     for r in space:
-        name = r.path or (f"[anon:{r.name}]" if r.name else ("[heap]" if r.role == "heap" else ""))
+        if r.name and r.name.startswith("["):
+            name = r.name  # a kernel-made mapping from a baseline snapshot: [stack], [vdso] ...
+        else:
+            name = r.path or (f"[anon:{r.name}]" if r.name else ("[heap]" if r.role == "heap" else ""))
         name = printable(name)
         line = f"{r.start:08x}-{r.end:08x} {perms(r)} {r.offset if r.path else 0:08x} 00:00 0"
         if name:

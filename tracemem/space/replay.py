@@ -243,6 +243,8 @@ class Replayer:
             accounted = k.accounted if k.fields else (bool(k.prot & 2) and not shared)
             sp.space.add(Region(k.start, k.end, k.prot, shared, anonymous, False, accounted,
                                 None if anonymous or k.path.startswith("[") else k.path, k.offset,
+                                # [stack], [vdso], [vvar] keep their names (an anon name cannot hold "[")
+                                name=k.path if k.path.startswith("[") else None,
                                 role="kernel/exec baseline"))
         self.baseline = None
         self.seeded = True
