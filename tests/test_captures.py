@@ -227,3 +227,21 @@ def test_maps_with_a_baseline_keeps_the_kernels_names() -> None:
     assert {"[stack]", "[vdso]", "[vvar]"} <= named
     for k in made:
         assert f"{k.start:08x}-{k.end:08x} {k.perms}" in text
+
+
+def test_vma_flags_split_mappings_as_the_kernel_does() -> None:
+    # 11281 mlock(0x7f86bdc5f000, 4096)       = 0
+    # 11281 mlock2(0x7f86bdc61000, 8192, MLOCK_ONFAULT) = 0
+    # 11281 munlock(0x7f86bdc5f000, 4096)     = 0
+    # 11281 syscall_0x1ce(0x7f86bdc66000, 0x1000, 0, 0xffffffff, 0, 0) = 0     (mseal, strace 6.1)
+    got = compare("vmaflags")
+    assert not got["wrong"]
+    kernel = parse_maps((CAPTURES / "vmaflags.smaps").read_text())
+    base = {k.start for k in kernel_made(kernel)}
+    space = got["space"]
+    assert space.map_count == sum(1 for k in kernel if k.start not in base)
+    locked = [r for r in space if r.locked]
+    assert [(r.size, r.locked) for r in locked] == [(8192, 2)]       # MLOCK_ONFAULT
+    assert [r.size for r in space if r.sealed] == [4096]
+    lk = {k.start: k for k in kernel}
+    assert {"lo", "lf"} <= lk[locked[0].start].vmflags                  # the kernel agrees

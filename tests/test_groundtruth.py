@@ -23,15 +23,17 @@ def kernel_made(regions):
     interp = next((k.path for k in regions if "ld-linux" in k.path), None)
     made = set()
     after_exe = False
+    prev_end = None
     for k in regions:
         if k.path in KERNEL_MADE or k.path == exe or (interp and k.path == interp):
             made.add(k.start)
             after_exe = k.path == exe
-        elif after_exe and k.inode == 0 and not k.path:
-            made.add(k.start)  # the executable's bss
+        elif after_exe and k.inode == 0 and not k.path and k.start == prev_end:
+            made.add(k.start)  # the executable's bss, right after its last mapping
             after_exe = False
         else:
             after_exe = False
+        prev_end = k.end
     return [k for k in regions if k.start in made]
 
 

@@ -93,7 +93,8 @@ def test_vfork_child_before_parent_returns(tmp_path) -> None:
     ("brk(0x96407279a000)               = 0x56407279a000", lambda d: d.addr == 0x96407279A000),
     ('prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7f0000000000, 8192, "heap") = 0', lambda d: d.name == "heap"),
     ("shmat(5, NULL, SHM_RDONLY) = 0x7f0000000000", lambda d: d.shmid == 5),
-    ("syscall_0x1ce(0, 0, 0, 0, 0x7ff107dcf6d0, 0x1) = 0", lambda d: d is None),
+    # strace 6.1 does not know mseal (Linux 6.10, syscall 462 = 0x1ce): its first three arguments
+    ("syscall_0x1ce(0, 0, 0, 0, 0x7ff107dcf6d0, 0x1) = 0", lambda d: (d.addr, d.length, d.flags) == (0, 0, 0)),
 ])
 def test_memory_argument_forms(tmp_path, line, check) -> None:
     (e,), _ = parse(tmp_path, line + "\n")

@@ -109,7 +109,16 @@ class Mremap(NamedTuple):
 class Mseal(NamedTuple):
     addr: int
     length: int
-    flags: MsealFlags
+    flags: int  # reserved (0): mseal defines no flags
+
+
+class Mlock(NamedTuple):
+    """mlock / mlock2 (lock=True; ``onfault`` for MLOCK_ONFAULT) and munlock (lock=False)."""
+
+    addr: int
+    length: int
+    lock: bool
+    onfault: bool = False
 
 
 class Shmat(NamedTuple):
@@ -160,7 +169,7 @@ class Exit(NamedTuple):
 
 
 Decoded = Union[
-    Mmap, Munmap, Mprotect, Madvise, ProcessMadvise, Brk, Mremap, Mseal, Shmat, Shmdt,
+    Mmap, Munmap, Mprotect, Madvise, ProcessMadvise, Brk, Mremap, Mseal, Mlock, Shmat, Shmdt,
     PrctlSetVma, Execve, Clone, Exit,
 ]
 

@@ -96,6 +96,10 @@ class MsealFlags(enum.IntFlag, boundary=enum.KEEP):
     """mseal() defines no flags yet; any bit is kept as a number."""
 
 
+class MlockFlags(enum.IntFlag, boundary=enum.KEEP):
+    MLOCK_ONFAULT = 0x1
+
+
 class ExecveatFlags(enum.IntFlag, boundary=enum.KEEP):
     AT_SYMLINK_NOFOLLOW = 0x100
     AT_EMPTY_PATH = 0x1000

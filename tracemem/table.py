@@ -12,7 +12,7 @@ import functools
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .events import (
-    Brk, Clone, Execve, Madvise, Mmap, Mprotect, Mremap, Mseal, Munmap, PrctlSetVma, ProcessMadvise,
+    Brk, Clone, Execve, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap, PrctlSetVma, ProcessMadvise,
     Shmat, Shmdt, State, SyscallEvent,
 )
 from .flags import flag_names
@@ -136,6 +136,7 @@ def _decoded_spec() -> dict[type, tuple[tuple[str, Callable[[Any], Any]], ...]]:
         Mremap: (("addr", at("old_addr")), ("length", at("old_length")), ("new_length", at("new_length")),
                  ("flags", num("flags")), ("new_addr", at("new_addr"))),
         Mseal: (("addr", at("addr")), ("length", at("length")), ("flags", num("flags"))),
+        Mlock: (("addr", at("addr")), ("length", at("length"))),
         ProcessMadvise: (("advice", num("advice")), ("fd", at("pidfd")), ("flags", at("flags"))),
         Shmat: (("addr", at("addr")), ("flags", num("flags"))),
         Shmdt: (("addr", at("addr")),),
@@ -232,6 +233,6 @@ def format_flags(column: str, value: int | None, syscall: str | None = None,
         return flag_names(int(value), Advice)
     if column == "flags":
         cls = {"mremap": MremapFlags, "shmat": ShmFlags, "clone": CloneFlags, "clone3": CloneFlags,
-               "fork": CloneFlags, "vfork": CloneFlags, "mseal": MsealFlags}.get(syscall or "", MapFlags)
+               "fork": CloneFlags, "vfork": CloneFlags, "mseal": MsealFlags, "syscall_0x1ce": MsealFlags}.get(syscall or "", MapFlags)
         return flag_names(int(value), cls)
     return str(value)

@@ -180,7 +180,7 @@ class Trace:
 
 REPLAY_SYSCALLS = ["mmap", "mmap2", "munmap", "mprotect", "pkey_mprotect", "madvise", "mremap", "brk",
                    "shmat", "shmdt", "shmget", "prctl", "execve", "execveat", "clone", "clone3", "fork",
-                   "vfork", "openat", "open", "creat"]
+                   "vfork", "openat", "open", "creat", "mlock", "mlock2", "munlock", "mseal", "syscall_0x1ce"]
 
 
 def _model_syscalls() -> list[str]:

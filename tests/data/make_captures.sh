@@ -43,6 +43,9 @@ for prog in c go; do
     wait "$tracer" || true
     rm -f pid.txt
 done
+# VMA flags that split mappings: mlock, mlock2, munlock, mseal (strace 6.1: syscall_0x1ce)
+gcc -O1 -Wall -o vmaflags "$here/src/vmaflags.c"
+strace -f -e trace=%memory -o "$out/vmaflags.trace" ./vmaflags "$out/vmaflags.maps" "$out/vmaflags.smaps"
 # the JVM without -Xmx and without -y (no paths for its file mappings)
 strace -f -e trace=memory,process -o "$out/java-f-memory-process.trace" \
     java -XX:+UseSerialGC -cp . Capture "$out/java-f-memory-process.maps" "$out/java-f-memory-process.smaps" > /dev/null

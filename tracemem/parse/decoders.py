@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from .. import flags as F
 from ..events import (
-    Brk, Clone, Decoded, Execve, Exit, Madvise, Mmap, Mprotect, Mremap, Mseal, Munmap,
+    Brk, Clone, Decoded, Execve, Exit, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap,
     PrctlSetVma, ProcessMadvise, Shmat, Shmdt,
 )
 from .values import ELLIPSIS, Commented, Decorated, Expr, Flags, KeyValue, Modified, Str, Struct
@@ -265,9 +265,25 @@ def _brk(v: list[Any]) -> Brk:
     return Brk(as_int(v[0]))
 
 
+def _mlock(v: list[Any]) -> Mlock:
+    _need(v, 2)
+    return Mlock(as_int(v[0]), as_int(v[1]), True)
+
+
+def _mlock2(v: list[Any]) -> Mlock:
+    _need(v, 3)
+    return Mlock(as_int(v[0]), as_int(v[1]), True, bool(as_flags(v[2], F.MlockFlags) & F.MlockFlags.MLOCK_ONFAULT))
+
+
+def _munlock(v: list[Any]) -> Mlock:
+    _need(v, 2)
+    return Mlock(as_int(v[0]), as_int(v[1]), False)
+
+
 def _mseal(v: list[Any]) -> Mseal:
     _need(v, 3)
-    return Mseal(as_int(v[0]), as_int(v[1]), as_flags(v[2], F.MsealFlags))
+    # mseal defines no flags (an enum without members cannot hold a value): kept as a number
+    return Mseal(as_int(v[0]), as_int(v[1]), as_int(v[2]))
 
 
 def _shmat(v: list[Any]) -> Shmat:
@@ -297,6 +313,12 @@ DECODERS: dict[str, Callable[[list[Any]], Decoded | None]] = {
     "brk": _brk,
     "mremap": _mremap,
     "mseal": _mseal,
+    # strace 6.1 predates mseal (Linux 6.10): it prints syscall 462 as syscall_0x1ce (the same
+    # number on every architecture's unified table)
+    "syscall_0x1ce": lambda v: _mseal(v[:3]),
+    "mlock": _mlock,
+    "mlock2": _mlock2,
+    "munlock": _munlock,
     "shmat": _shmat,
     "shmdt": _shmdt,
     "prctl": _prctl,

@@ -54,6 +54,8 @@ class Region(NamedTuple):
     hugepage: int = 0  # 0 none, 1 MADV_HUGEPAGE, 2 MADV_NOHUGEPAGE
     dontfork: bool = False
     wipeonfork: bool = False
+    locked: int = 0  # 0 none, 1 VM_LOCKED (mlock), 2 VM_LOCKED|VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT)
+    sealed: bool = False  # mseal: VM_SEALED
 
     @property
     def size(self) -> int:
@@ -63,9 +65,9 @@ class Region(NamedTuple):
         """Whether the kernel would merge ``other`` (starting at self.end) into this VMA."""
         if self.end != other.start:
             return False
-        # Fields 2..7 (prot ... path) and 9..13 (name ... wipeonfork) must be equal; not start,
-        # end, offset or role.
-        if self[2:8] != other[2:8] or self[9:10] != other[9:10] or self[11:14] != other[11:14]:
+        # Fields 2..7 (prot ... path), 9 (name) and 11..15 (hugepage ... sealed) must be equal;
+        # not start, end, offset or role.
+        if self[2:8] != other[2:8] or self[9:10] != other[9:10] or self[11:16] != other[11:16]:
             return False
         if self.path is not None:
             return other.offset == self.offset + self.size
@@ -560,15 +562,31 @@ class AddressSpace:
             self.munmap(new_top, old_top - new_top)
         self.brk_end = ret
 
+    def mlock(self, addr: int, length: int, locked: int) -> None:
+        """mlock/mlock2 (``locked`` 1, or 2 with MLOCK_ONFAULT) and munlock (0): VM_LOCKED is a VMA
+        flag, so the range is split from its neighbours (and merged back by munlock)."""
+        end = addr + page_up(length, self.page)
+        for r in self._carve(addr, end):
+            self.regions[r.start] = replace(r, locked=locked)
+        self._merge_around(addr, end)
+
+    def mseal(self, addr: int, length: int) -> None:
+        """mseal: VM_SEALED on the range (split from its neighbours; kept across fork)."""
+        end = addr + page_up(length, self.page)
+        for r in self._carve(addr, end):
+            self.regions[r.start] = replace(r, sealed=True)
+        self._merge_around(addr, end)
+
     def fork(self) -> "AddressSpace":
-        """The child's copy: every VMA but MADV_DONTFORK ones; WIPEONFORK ranges copied empty."""
+        """The child's copy: every VMA but MADV_DONTFORK ones; WIPEONFORK ranges copied empty;
+        memory locks are not inherited (the VMAs are copied one by one, unmerged)."""
         child = AddressSpace(self.page, self.mprotect_uncharge, self.overcommit_never)
         child.released = self.released.copy()
-        if any(r.dontfork or r.wipeonfork for r in self.regions.values()):
+        if any(r.dontfork or r.wipeonfork or r.locked for r in self.regions.values()):
             for r in self.regions.values():
                 if r.dontfork:
                     continue
-                child.regions[r.start] = r
+                child.regions[r.start] = replace(r, locked=0) if r.locked else r
                 if r.wipeonfork:
                     child.released.add(r.start, r.end)
         else:

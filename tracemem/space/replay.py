@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence, TypedDict
 
 from ..errors import UsageError
 from ..events import (
-    Brk, Clone, Execve, Madvise, Mmap, Mprotect, Mremap, Munmap, PrctlSetVma, Shmat, Shmdt, State,
-    SyscallEvent,
+    Brk, Clone, Execve, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap, PrctlSetVma, Shmat, Shmdt,
+    State, SyscallEvent,
 )
 from ..flags import Advice, CloneFlags, MapFlags, Prot
 from ..parse.dtruss import DarwinAdvice
@@ -379,6 +379,14 @@ class Replayer:
             role = name_role(d.name)
             space.name_range(lo, hi, d.name, role)
             self._row(event, sp, lo, hi, role)
+        elif type(d) is Mlock:
+            lo, hi = d.addr - d.addr % page, page_up(d.addr + d.length, page)
+            space.mlock(lo, hi - lo, (2 if d.onfault else 1) if d.lock else 0)
+            self._row(event, sp, lo, hi, space.role_at(lo))
+        elif type(d) is Mseal:
+            lo, hi = d.addr, d.addr + page_up(d.length, page)
+            space.mseal(lo, hi - lo)
+            self._row(event, sp, lo, hi, space.role_at(lo))
 
     def _mmap(self, event: SyscallEvent, d: Mmap) -> None:
         ret = event.ret
