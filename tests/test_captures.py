@@ -245,3 +245,29 @@ def test_vma_flags_split_mappings_as_the_kernel_does() -> None:
     assert [r.size for r in space if r.sealed] == [4096]
     lk = {k.start: k for k in kernel}
     assert {"lo", "lf"} <= lk[locked[0].start].vmflags                  # the kernel agrees
+
+
+def test_final_maps_give_the_exec_time_baseline(tmp_path: Path) -> None:
+    # --final-maps: a maps file taken late (here at the mark) is reconciled, not seeded: what the
+    # trace does not map is the exec-time baseline, so the figures are the kernel's VmSize and
+    # nothing is counted twice
+    from typer.testing import CliRunner
+
+    from tracemem.cli import app
+
+    trace = tracemem.read_trace(CAPTURES / "c-f-z.trace")
+    pid, seq = at_mark(trace)
+    late = parse_maps((CAPTURES / "c-f-z.maps").read_text())
+    base = trace.baseline_from_final(late, pid, at=seq)
+    assert {k.path for k in base} >= {"[stack]", "[vdso]", "[vvar]"}
+    total = sum(k.size for k in late if k.path != "[vsyscall]")
+    assert trace.address_space(pid, at=seq, baseline=base).totals().vsz == total
+    summary = trace.summary(base)
+    assert not any("taken after exec" in note for note in summary.notes)
+    assert any("baseline from a final snapshot" in note for note in summary.notes)
+    result = CliRunner().invoke(app, ["summary", str(CAPTURES / "c-f-z.trace"), "--final-maps",
+                                      str(CAPTURES / "c-f-z.maps"), "--json"])
+    assert result.exit_code == 0, result.output
+    both = CliRunner().invoke(app, ["summary", str(CAPTURES / "c-f-z.trace"), "--final-maps", "x",
+                                    "--baseline-maps", "y"])
+    assert both.exit_code == 2 and "give one" in both.output

@@ -70,6 +70,9 @@ StrictOpt = typer.Option(False, "--strict", help="Stop with exit code 1 at the f
 ProgressOpt = typer.Option(True, "--progress/--no-progress", help="Progress on stderr (terminal only).")
 BaselineOpt = typer.Option(None, "--baseline-maps", help="A /proc/PID/maps or smaps snapshot taken at exec: "
                            "seeds the first process with the mappings the kernel made (otherwise figures are traced VSZ).")
+FinalOpt = typer.Option(None, "--final-maps", help="A /proc/PID/maps or smaps snapshot taken at the end "
+                        "of the trace (or later, e.g. of the running service): its mappings the trace does not "
+                        "make are taken as the exec-time baseline of the first process.")
 OvercommitOpt = typer.Option("heuristic", "--overcommit", help="vm.overcommit_memory of the traced machine: "
                              "heuristic (0), always (1) or never (2; MAP_NORESERVE is then ignored).")
 UnchargeOpt = typer.Option(False, "--uncharge-unfaulted", help="Removing write from a never-written private "
@@ -117,19 +120,31 @@ def _kernel(overcommit: str, uncharge: bool) -> _ReplayOptions:
     return {"overcommit": overcommit, "uncharge_unfaulted": uncharge}
 
 
-def _load(logs: Sequence[str], baseline: Optional[Path]) -> tuple["Trace", "list[KernelRegion] | None"]:
-    """The trace (only what the model and the phases read) and the baseline snapshot, if any."""
+def _snapshot(path: Path) -> "list[KernelRegion]":
     from .space.kernelmaps import parse_snapshot
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_snapshot(text, str(path))
+
+
+def _load(logs: Sequence[str], baseline: Optional[Path],
+          final: Optional[Path] = None) -> tuple["Trace", "list[KernelRegion] | None"]:
+    """The trace (only what the model and the phases read) and the exec-time baseline: the
+    snapshot given with --baseline-maps, or the part of a --final-maps snapshot the trace does
+    not explain."""
     from .trace import MODEL_SYSCALLS, read_trace
 
-    regions = None
-    if baseline is not None:
-        try:
-            text = baseline.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise InputError(f"{baseline}: cannot read ({exc.strerror})") from None
-        regions = parse_snapshot(text, str(baseline))
-    return read_trace(logs, only=MODEL_SYSCALLS), regions
+    if baseline is not None and final is not None:
+        raise UsageError("--baseline-maps and --final-maps: give one (a snapshot from exec, or one from the end)")
+    regions = _snapshot(baseline) if baseline is not None else None
+    late = _snapshot(final) if final is not None else None
+    trace = read_trace(logs, only=MODEL_SYSCALLS)
+    if late is not None:
+        regions = trace.baseline_from_final(late)
+    return trace, regions
 
 
 @app.command()
@@ -193,6 +208,7 @@ def timeline(
     logs: List[str] = LogsArg,
     output: Path = typer.Option(..., "-o", "--output", help="Output file: .parquet or .csv."),
     baseline: Optional[Path] = BaselineOpt,
+    final: Optional[Path] = FinalOpt,
     overcommit: str = OvercommitOpt,
     uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
@@ -203,7 +219,7 @@ def timeline(
         raise UsageError(f"{output}: the timeline is written as .parquet or .csv")
     check_writable(output)
     options = _kernel(overcommit, uncharge_unfaulted)
-    trace, regions = _load(logs, baseline)
+    trace, regions = _load(logs, baseline, final)
     df = trace.timeline(regions, **options)
     write_table(df, output)
     stderr.print(f"{len(df):,} changes written to {escape(str(output))}")
@@ -215,6 +231,7 @@ def maps(
     pid: Optional[int] = typer.Option(None, "--pid", help="Process (as the log names it); default: the first traced."),
     roles: bool = typer.Option(False, "--roles", help="Add each region's role."),
     baseline: Optional[Path] = BaselineOpt,
+    final: Optional[Path] = FinalOpt,
     overcommit: str = OvercommitOpt,
     uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
@@ -222,7 +239,7 @@ def maps(
     from .reporters.maps import format_maps
 
     options = _kernel(overcommit, uncharge_unfaulted)
-    trace, regions = _load(logs, baseline)
+    trace, regions = _load(logs, baseline, final)
     space = trace.address_space(pid, baseline=regions, **options)
     stdout.out(format_maps(space, roles=roles), end="", highlight=False)
 
@@ -231,6 +248,7 @@ def maps(
 def summary(
     logs: List[str] = LogsArg,
     baseline: Optional[Path] = BaselineOpt,
+    final: Optional[Path] = FinalOpt,
     top: int = typer.Option(8, "--top", help="How many of the largest regions to list per process."),
     processes: int = typer.Option(20, "--processes", help="How many processes to list (largest VSZ first)."),
     phase: Optional[List[str]] = PhaseOpt,
@@ -246,7 +264,7 @@ def summary(
     if top < 0 or processes < 0:
         raise UsageError("--top and --processes take a number of 0 or more")
     options = _kernel(overcommit, uncharge_unfaulted)
-    trace, regions = _load(logs, baseline)
+    trace, regions = _load(logs, baseline, final)
     result = trace.summary(regions, phases=phase or (), top=top, **options)
     if as_json:
         stdout.out(result.to_json(), highlight=False)
@@ -263,6 +281,7 @@ def plot(
     log: bool = typer.Option(False, "--log", help="Logarithmic byte axis."),
     panels: str = typer.Option("", "--panels", help="Extra panels, comma-separated: map_count, released."),
     baseline: Optional[Path] = BaselineOpt,
+    final: Optional[Path] = FinalOpt,
 ) -> None:
     """Chart VSZ over time: reserved, committed and file-backed bytes, phases shaded."""
     from .reporters.export import check_writable
@@ -274,7 +293,7 @@ def plot(
         raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
     chart_format(output)
     check_writable(output)
-    trace, regions = _load(logs, baseline)
+    trace, regions = _load(logs, baseline, final)
     fig = trace.plot(phases=phase or (), pid=pid, log=log, panels=chosen, baseline=regions)
     try:
         save(fig, output)

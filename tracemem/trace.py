@@ -138,6 +138,30 @@ class Trace:
         found = apply_user(found, self.df, user)
         return finish(found, self.df, timeline), notes
 
+    def baseline_from_final(self, final: Sequence["KernelRegion"], pid: int | None = None,
+                            at: float | int | None = None) -> list["KernelRegion"]:
+        """The exec-time baseline out of a snapshot taken at the end of the trace (or at event
+        ``at``, as :meth:`address_space` takes it): the snapshot's mappings that overlap nothing
+        the trace maps in the process (default: the first one) were there before its first
+        event. Said in ``report.notes``."""
+        space = self.address_space(pid, at=at)
+        starts = [r.start for r in space]
+        regions = list(space)
+        from bisect import bisect_right
+
+        def traced(lo: int, hi: int) -> bool:
+            i = bisect_right(starts, lo)
+            if i and regions[i - 1].end > lo:
+                return True
+            return i < len(starts) and starts[i] < hi
+
+        before = [k for k in final if not traced(k.start, k.end)]
+        self.report.notes.append(
+            f"exec-time baseline from a final snapshot: {len(before)} of its {len(final)} mappings "
+            f"({sum(k.size for k in before) / 2**20:,.1f} MiB) are not made by the trace and are taken as there "
+            f"before its first event")
+        return before
+
     def summary(self, baseline: Baseline = None, *, phases: Sequence[str] = (), top: int = 8,
                 overcommit: str = "heuristic", uncharge_unfaulted: bool = False) -> "RunSummary":
         """The run summary (see :func:`tracemem.summarize`)."""

@@ -238,6 +238,8 @@ class Replayer:
 
     def _apply_baseline(self, sp: TracedSpace) -> None:
         for k in self.baseline or []:
+            if k.path == "[vsyscall]":
+                continue  # the vsyscall gate page is no VMA of the mm: not in VmSize, never unmapped
             shared = k.perms[3] == "s"
             anonymous = k.inode == 0 and not k.path.startswith("/")
             accounted = k.accounted if k.fields else (bool(k.prot & 2) and not shared)
