@@ -70,6 +70,7 @@ def compare(name: str) -> dict[str, object]:
                      sum(4096 for v in truth.values() if v[:3] == "---")),
         "committed": (m_committed, k_committed),
         "file": (space.totals().file, k_file),
+        "maps": (space.map_count, sum(1 for k in kernel if k.start not in base)),
     }
 
 
@@ -84,6 +85,7 @@ def test_c_program_every_capture_form(name: str) -> None:
     assert not got["wrong"], f"{len(got['wrong'])} pages differ, first at {got['wrong'][0]:#x}"
     assert got["reserved"][0] == got["reserved"][1]
     assert got["committed"][0] == got["committed"][1]
+    assert got["maps"][0] == got["maps"][1]   # the VMAs split and merged as the kernel's
 
 
 @pytest.mark.parametrize("name", _params("go"))
@@ -97,6 +99,7 @@ def test_go_server_every_capture_form(name: str) -> None:
     model_c, kernel_c = got["committed"]
     assert abs(model_r - kernel_r) <= 0.002 * kernel_r
     assert abs(model_c - kernel_c) <= 0.01 * kernel_c
+    assert abs(got["maps"][0] - got["maps"][1]) <= 1
 
 
 @pytest.mark.parametrize("prog", ["c", "go"])

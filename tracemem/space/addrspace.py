@@ -26,6 +26,7 @@ _ANON = int(MapFlags.MAP_ANONYMOUS)
 _NORESERVE = int(MapFlags.MAP_NORESERVE)
 _HUGETLB = int(MapFlags.MAP_HUGETLB)
 _POPULATE = int(MapFlags.MAP_POPULATE)
+_STACK = int(MapFlags.MAP_STACK)
 _WRITE = int(Prot.PROT_WRITE)
 _DONTUNMAP = int(MremapFlags.MREMAP_DONTUNMAP)
 
@@ -388,7 +389,10 @@ class AddressSpace:
         noreserve = bool(flags & _NORESERVE) and not self.overcommit_never
         accounted = bool(prot & _WRITE) and not shared and not noreserve and not (flags & _HUGETLB)
         region = Region(addr, end, prot, bool(shared), anonymous, noreserve, accounted,
-                        None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"))
+                        None if anonymous else path, offset, role=role or ("file" if not anonymous else "anonymous"),
+                        # Linux 6.7+ maps MAP_STACK to VM_NOHUGEPAGE ("nh"): a thread stack is
+                        # never merged with a plain neighbour
+                        hugepage=2 if flags & _STACK else 0)
         return self._place(region)
 
     def is_free(self, start: int, end: int) -> bool:
