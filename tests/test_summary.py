@@ -137,3 +137,11 @@ def test_trace_stats_has_the_keys_of_stats_json() -> None:
     streamed = tracemem.count_events(path)
     table = tracemem.read_trace(path).stats()
     assert table == streamed
+
+
+def test_how_each_process_ended() -> None:
+    # c-crash.trace: "9887  19:48:00.539613 +++ killed by SIGSEGV +++" after its children exited
+    summary = tracemem.read_trace(ROOT / "tests" / "data" / "strace" / "c-crash.trace").summary()
+    crashed = summary.process(9887)
+    assert crashed.ended == "killed by SIGSEGV" and crashed.ended_line == 101
+    assert summary.process(9891).ended == "exited with 0"

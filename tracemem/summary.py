@@ -73,6 +73,7 @@ class ProcessSummary:
     ended: str                  # "exited with 0", "killed by SIGKILL" (the +++ line), else "exit_group(0)",
                                 # else "no exit in the trace" (running at its end, or not captured)
     tasks: list[int] = field(default_factory=list)
+    ended_line: int | None = None     # the line of its +++ exit line (its bytes then: the totals above)
     largest: list[RegionInfo] = field(default_factory=list)
     roles: list[RoleTotals] = field(default_factory=list)
     phases: list[Phase] = field(default_factory=list)
@@ -243,12 +244,15 @@ def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phas
         if region.accounted or (region.shared and region.anonymous):
             acc[3] += region.size
     roles = sorted((RoleTotals(role, *acc) for role, acc in by_role.items()), key=lambda x: (-x.vsz, x.role))
-    ended = next((ends[p][1] for p in [asid, *tasks] if p is not None and p in ends), None) or next(
+    ender = next((p for p in [asid, *tasks] if p is not None and p in ends), None)
+    ended = ends[ender][1] if ender is not None else next(
         (exits[p] for p in [asid, *tasks] if p is not None and p in exits), "no exit in the trace")
+    ended_line = ends[ender][0] if ender is not None else None
     return ProcessSummary(
         asid=asid, exe=sp.exe, vsz=t.vsz, reserved=t.reserved, committed=t.committed, file=t.file,
         shared=t.shared, released=t.released, map_count=t.map_count, peak_vsz=peak_vsz,
-        peak_seq=peak_seq, peak_time=peak_time, ended=ended, tasks=tasks, largest=largest, roles=roles,
+        peak_seq=peak_seq, peak_time=peak_time, ended=ended, tasks=tasks, ended_line=ended_line,
+        largest=largest, roles=roles,
         phases=[p for p in phases if p.asid == asid],
     )
 
