@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dump.h"
+
 #define MARK ((void *)0x7ace00000000UL)
 
 static int hold[2];
@@ -39,17 +41,6 @@ static void *worker(void *arg) {
     free(kept[1]);
     free(kept[0]);
     return NULL;
-}
-
-static void copy(const char *from, const char *to) {
-    char buf[1 << 16];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ssize_t n;
-    if (in < 0 || out < 0) { perror("open"); exit(1); }
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) { perror("write"); exit(1); }
-    close(in);
-    close(out);
 }
 
 static volatile sig_atomic_t go;

@@ -10,18 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MARK ((void *)0x7ace00000000UL)
+#include "dump.h"
 
-static void copy(const char *from, const char *to) {
-    char buf[1 << 16];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ssize_t n;
-    if (in < 0 || out < 0) { perror("open"); exit(1); }
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) { perror("write"); exit(1); }
-    close(in);
-    close(out);
-}
+#define MARK ((void *)0x7ace00000000UL)
 
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
