@@ -149,3 +149,48 @@ def test_plot_leaves_the_callers_matplotlib_alone(tmp_path: Path) -> None:
     finally:
         plt.close("all")
         plt.switch_backend(before)
+
+
+@pytest.mark.parametrize("command,suffix", [("parse", ".jsonl"), ("parse", ".parquet"), ("timeline", ".csv"),
+                                            ("plot", ".png")])
+def test_output_that_is_an_input_is_refused(tmp_path: Path, command: str, suffix: str) -> None:
+    # `tracemem parse run.jsonl -o run.jsonl` once truncated the input and wrote "0 events"
+    log = tmp_path / f"run{suffix}"
+    log.write_bytes(SAMPLE.read_bytes())
+    before = log.read_bytes()
+    result = CliRunner().invoke(app, [command, str(log), "-o", str(log)], catch_exceptions=False)
+    assert result.exit_code == 2 and "is also an input" in result.output
+    assert log.read_bytes() == before
+
+
+def test_broken_compressed_inputs_are_input_errors(tmp_path: Path) -> None:
+    import gzip
+
+    import zstandard
+
+    data = SAMPLE.read_bytes() * 20
+    packed = zstandard.ZstdCompressor().compress(data)
+    (tmp_path / "two.zst").write_bytes(packed + packed)   # two frames: read whole
+    assert tracemem.count_events(tmp_path / "two.zst")["lines"] == 2 * tracemem.count_events(SAMPLE)["lines"] * 20
+    (tmp_path / "cut.zst").write_bytes(packed[: len(packed) // 2])   # was read silently to the cut
+    (tmp_path / "header.zst").write_bytes(packed[:6])                # was 0 lines, exit 0
+    bad = bytearray(gzip.compress(data))
+    bad[len(bad) // 2] ^= 0xFF                                       # was a zlib.error traceback
+    (tmp_path / "bad.gz").write_bytes(bytes(bad))
+    for name in ("cut.zst", "header.zst", "bad.gz"):
+        result = CliRunner().invoke(app, ["stats", str(tmp_path / name)], catch_exceptions=False)
+        assert result.exit_code == 2 and "corrupt or truncated" in result.output, (name, result.output)
+
+
+def test_json_output_is_ascii_whatever_the_trace_holds(tmp_path: Path) -> None:
+    import json
+
+    log = tmp_path / "odd.trace"
+    # an undecodable byte and a C1 control (CSI) in a line error's excerpt
+    log.write_bytes(b'1 openat(AT_FDCWD, "/tmp/caf\xe9.so", O_RDONLY) = 3\n1 mmap(\xc2\x9b31m\xe9 = 0x1\n'
+                    b'1 brk(NULL) = 0x1000\n')
+    result = CliRunner().invoke(app, ["stats", str(log), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    out = result.stdout_bytes.decode("ascii")   # raises on anything but ASCII
+    data = json.loads(out)
+    assert data["errors"] == 1 and "\u009b" in data["error_details"][0]["text"]

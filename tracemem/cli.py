@@ -161,7 +161,8 @@ def stats(
     with _progress(progress) as on_lines:
         result = count_events(logs, strict=strict, on_lines=on_lines)
     if as_json:
-        stdout.out(json.dumps(result, indent=2, ensure_ascii=False), highlight=False)
+        # ASCII JSON: valid UTF-8 whatever the trace held (undecodable bytes, C1 controls escaped)
+        stdout.out(json.dumps(result, indent=2, ensure_ascii=True), highlight=False)
     else:
         stats_tables(stdout, result)
     for issue in result["error_details"][:10]:
@@ -185,7 +186,7 @@ def parse(
     from .trace import read_trace
 
     output_format(output)
-    check_writable(output)
+    check_writable(output, [s.path for s in expand(logs)])
     report = ParseReport()
     with _progress(progress) as on_lines:
         if len(expand(logs)) > 1:
@@ -198,7 +199,7 @@ def parse(
     _print_errors(report)
     skipped = sum(report.skipped.values())
     stderr.print(
-        f"{rows:,} events written to {escape(str(output))} ({report.lines:,} lines: "
+        f"{rows:,} events written to {cell(output)} ({report.lines:,} lines: "
         f"{report.parsed:,} in events, {skipped:,} skipped, {len(report.errors):,} errors)"
     )
 
@@ -213,16 +214,17 @@ def timeline(
     uncharge_unfaulted: bool = UnchargeOpt,
 ) -> None:
     """Write the address-space timeline: one row per change, with each space's totals after it."""
+    from .parse.source import expand
     from .reporters.export import check_writable, output_format, write_table
 
     if output_format(output) == "jsonl":
         raise UsageError(f"{output}: the timeline is written as .parquet or .csv")
-    check_writable(output)
+    check_writable(output, [s.path for s in expand(logs)])
     options = _kernel(overcommit, uncharge_unfaulted)
     trace, regions = _load(logs, baseline, final)
     df = trace.timeline(regions, **options)
     write_table(df, output)
-    stderr.print(f"{len(df):,} changes written to {escape(str(output))}")
+    stderr.print(f"{len(df):,} changes written to {cell(output)}")
 
 
 @app.command()
@@ -284,6 +286,7 @@ def plot(
     final: Optional[Path] = FinalOpt,
 ) -> None:
     """Chart VSZ over time: reserved, committed and file-backed bytes, phases shaded."""
+    from .parse.source import expand
     from .reporters.export import check_writable
     from .reporters.plot import chart_format, save
 
@@ -292,7 +295,7 @@ def plot(
     if bad:
         raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
     chart_format(output)
-    check_writable(output)
+    check_writable(output, [s.path for s in expand(logs)])
     trace, regions = _load(logs, baseline, final)
     fig = trace.plot(phases=phase or (), pid=pid, log=log, panels=chosen, baseline=regions)
     try:
@@ -301,7 +304,7 @@ def plot(
         from .errors import OutputError
 
         raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
-    stderr.print(f"chart written to {escape(str(output))}")
+    stderr.print(f"chart written to {cell(output)}")
 
 
 @app.command()

@@ -154,7 +154,8 @@ class RunSummary:
         return out
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        # ASCII: valid UTF-8 and no control character from the trace, whatever it held
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunSummary":

@@ -7,12 +7,13 @@ import glob
 import gzip
 import io
 import lzma
+import zlib
 import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol, Sequence
+from typing import Any, BinaryIO, Iterator, Protocol, Sequence
 
 from ..errors import InputError
 
@@ -108,8 +109,42 @@ def _decompressed(raw: BinaryIO, label: str) -> _Readable:
             except ImportError:
                 raise InputError(f"{label}: zstd-compressed, and the zstandard package is missing "
                                  "(pip install zstandard)") from None
-            return zstandard.ZstdDecompressor().stream_reader(peekable)
+            return _ZstdStream(peekable, label, zstandard.ZstdDecompressor())
     return peekable
+
+
+class _ZstdStream:
+    """zstd frames decompressed as they are read, every frame checked to its end: a stream that
+    stops inside a frame (a truncated file, a bare header) is an InputError, not a silent end."""
+
+    def __init__(self, raw: Any, label: str, decompressor: Any) -> None:
+        self.raw = raw
+        self.label = label
+        self.decompressor = decompressor
+        self.obj = decompressor.decompressobj()
+        self.done = False
+
+    def read(self, n: int = 1 << 20, /) -> bytes:
+        out: list[bytes] = []
+        size = 0
+        while size < n and not self.done:
+            chunk = self.raw.read(1 << 16)
+            if not chunk:
+                if not self.obj.eof:
+                    raise InputError(f"{self.label}: corrupt or truncated compressed data "
+                                     "(the zstd stream ends inside a frame)")
+                self.done = True
+                break
+            if self.obj.eof:
+                self.obj = self.decompressor.decompressobj()  # the next frame
+            data = self.obj.decompress(chunk)
+            while self.obj.eof and self.obj.unused_data:
+                rest = self.obj.unused_data
+                self.obj = self.decompressor.decompressobj()
+                data += self.obj.decompress(rest)
+            out.append(data)
+            size += len(data)
+        return b"".join(out)
 
 
 def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) -> Iterator[tuple[bytes, int]]:
@@ -128,7 +163,7 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
             try:
                 data = stream.read(want)
                 want = size
-            except (OSError, EOFError, lzma.LZMAError) as exc:
+            except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
                 raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
             except Exception as exc:  # zstandard raises its own ZstdError
                 if type(exc).__name__ == "ZstdError":

@@ -113,12 +113,18 @@ def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
     return write_events((events_frame(b) for b in batches), path)
 
 
-def check_writable(path: str | Path) -> Path:
+def check_writable(path: str | Path, inputs: Iterable[str] = ()) -> Path:
     """Check, before any work, that ``path`` can be written: its folder exists and is writable,
-    and it is not itself a folder. Raises OutputError saying which."""
+    it is not itself a folder, and it is none of the ``inputs`` (writing would truncate the
+    trace before it is read). Raises OutputError saying which."""
     import os
 
     out = Path(path)
+    if out.exists():
+        for name in inputs:
+            if name != "-" and os.path.exists(name) and os.path.samefile(name, out):
+                raise OutputError(f"{path}: is also an input ({name}); writing it would destroy the trace "
+                                  "before it is read: choose another output")
     parent = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name (e.g. {out / 'out'}{out.suffix or '.parquet'})")
