@@ -71,7 +71,9 @@ def test_user_phases_override_and_add() -> None:
     assert {p.name for p in user} == {"serving", "loader", "late"}
 
 
-@pytest.mark.parametrize("spec", ["bad", "x=line:y", "x=/(/", "x=abc", "x=/nothing matches this/"])
+@pytest.mark.parametrize("spec", ["bad", "x=line:y", "x=/(/", "x=abc", "x=/nothing matches this/",
+                                  # once taken as "the first event": out-of-range lines and times
+                                  "x=line:-5", "x=line:0", "x=-inf", "x=nan", "x=-1"])
 def test_bad_phase_options(spec: str) -> None:
     trace = tracemem.read_trace(SAMPLES / "go-http-net.trace")
     with pytest.raises(UsageError):

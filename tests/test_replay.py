@@ -229,3 +229,12 @@ def test_munmap_that_ran_before_a_concurrent_mmap(tmp_path: Path) -> None:
     arena = [reg for reg in space if reg.start == 0x7f9054000000]
     assert arena and arena[0].end == 0x7f9058000000        # the 64 MiB aligned arena left
     assert trace.timeline()["uncertain"].any()
+
+
+def test_a_zero_length_mapping_maps_nothing(tmp_path: Path) -> None:
+    # a hostile or broken log: the kernel fails mmap of length 0 with EINVAL, never succeeds
+    _, r = replay(tmp_path, (
+        "1 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "1 mmap(NULL, 0, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1000000000\n"))
+    t = r.task[1].space.totals()
+    assert (t.vsz, t.map_count) == (4096, 1)

@@ -3,6 +3,7 @@ the user, each with the evidence that started it and the address-space deltas ov
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -160,18 +161,24 @@ def parse_user_phase(text: str) -> tuple[str, str, Any]:
         raise UsageError(f"--phase {text!r}: expected NAME=SECONDS, NAME=line:N or NAME=/regex/")
     if spec.startswith("line:"):
         try:
-            return name, "line", int(spec[5:])
+            line = int(spec[5:])
         except ValueError:
             raise UsageError(f"--phase {text!r}: line:N needs a whole number") from None
+        if line < 1:
+            raise UsageError(f"--phase {text!r}: lines are numbered from 1")
+        return name, "line", line
     if len(spec) >= 2 and spec.startswith("/") and spec.endswith("/"):
         try:
             return name, "regex", re.compile(spec[1:-1])
         except re.error as exc:
             raise UsageError(f"--phase {text!r}: bad regular expression ({exc})") from None
     try:
-        return name, "time", float(spec)
+        seconds = float(spec)
     except ValueError:
         raise UsageError(f"--phase {text!r}: expected seconds from the start, line:N or /regex/") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"--phase {text!r}: seconds from the start are a finite number of 0 or more")
+    return name, "time", seconds
 
 
 def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str]) -> list[Phase]:

@@ -380,6 +380,9 @@ class AddressSpace:
         end = addr + size
         flags = int(flags)
         prot = int(prot)
+        if size <= 0:
+            # mmap of length 0 fails with EINVAL: a log that says otherwise maps nothing
+            return Region(addr, addr, prot, False, True)
         if not self._free(addr, end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
         if flags & _POPULATE and self.released.total:
