@@ -148,10 +148,10 @@ class Replayer:
 
     # -- address spaces ---------------------------------------------------------------------------
 
-    def _space_of(self, pid: int | None) -> TracedSpace:
+    def _space_of(self, pid: int | None, event: SyscallEvent | None = None) -> TracedSpace:
         sp = self.task.get(pid)
         if sp is None and pid is not None and self.created is not None and pid not in self.created:
-            sp = self._infer(pid)
+            sp = self._infer(pid, event)
         if sp is None:
             # First sight of a task whose creation the trace did not show (-e trace=%memory,
             # -ff, attach), with nothing to infer from: it is its own address space.
@@ -195,7 +195,7 @@ class Replayer:
                             f"process; capture with -e trace=%memory,%process to make this exact")
         return notes
 
-    def _infer(self, pid: int) -> TracedSpace | None:
+    def _infer(self, pid: int, event: SyscallEvent | None) -> TracedSpace | None:
         """The space of a task first seen without its creation (see :meth:`hint_tasks`)."""
         parent_pid = self.children.get(pid)
         if parent_pid is not None:
@@ -209,6 +209,8 @@ class Replayer:
             self.inferred[pid] = (f"task {pid} appears without its fork: taken as a child process of "
                                   f"{parent.asid} (the SIGCHLD {parent.asid} received names it), with a copy of "
                                   f"{parent.asid}'s mappings as they were when {pid} was first seen")
+            if event is not None:  # the copy's own row, before the event's (as a traced fork has)
+                self._row(event, sp, None, None, "fork copy (inferred)", uncertain=True, pid=pid)
             return sp
         known = [t for t in self.task if t is not None]
         below = [t for t in known if t < pid]
@@ -277,7 +279,7 @@ class Replayer:
             self._mmap(event, d)
             return
         if type(d) is Munmap and event.state is _COMPLETE and event.errno is None and not event.injected:
-            sp = self.task.get(event.pid) or self._space_of(event.pid)
+            sp = self.task.get(event.pid) or self._space_of(event.pid, event)
             space = sp.space
             lo = d.addr
             hi = lo + -(-d.length // self.page) * self.page
@@ -295,7 +297,7 @@ class Replayer:
             ret = event.ret
             if ret is None or ret < 0:
                 return
-            sp = self.task.get(event.pid) or self._space_of(event.pid)
+            sp = self.task.get(event.pid) or self._space_of(event.pid, event)
             space = sp.space
             page = self.page
             old = d.old_addr
@@ -313,7 +315,7 @@ class Replayer:
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
             path = _path_arg(event.args, name)
             if path is not None:
-                self._space_of(event.pid).runtime.fds[event.ret] = path
+                self._space_of(event.pid, event).runtime.fds[event.ret] = path
             return
         if type(d) is Mprotect and event.errno == "ENOMEM" and not event.injected:
             self._mprotect_hole(event, d)
@@ -335,7 +337,7 @@ class Replayer:
                 self._row(event, sp, None, None, "exec")
             return
         # Successful mmap, munmap and mremap took the fast paths above.
-        sp = self._space_of(event.pid)
+        sp = self._space_of(event.pid, event)
         space = sp.space
         page = self.page
         if type(d) is Mprotect:
@@ -394,7 +396,7 @@ class Replayer:
         ret = event.ret
         if ret is None or ret < 0:
             return
-        sp = self.task.get(event.pid) or self._space_of(event.pid)
+        sp = self.task.get(event.pid) or self._space_of(event.pid, event)
         flags = int(d.flags)
         if flags & _ANONYMOUS:
             path = None
@@ -443,7 +445,7 @@ class Replayer:
     def _mprotect_hole(self, event: SyscallEvent, d: Mprotect) -> None:
         """mprotect over a hole fails with ENOMEM but the kernel has already changed the mapped
         part before the hole (measured): apply that part and flag the row as uncertain."""
-        sp = self._space_of(event.pid)
+        sp = self._space_of(event.pid, event)
         space = sp.space
         lo, hi = d.addr, d.addr + page_up(d.length, self.page)
         end = lo
@@ -467,7 +469,7 @@ class Replayer:
         child = event.ret
         if child is None or child <= 0:
             return
-        parent = self._space_of(event.pid)
+        parent = self._space_of(event.pid, event)
         if d.flags & CloneFlags.CLONE_VM:
             existing = self.task.get(child)
             if existing is None or (not existing.space.regions and existing.exe is None):
