@@ -119,10 +119,8 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         per_rule.append(by_space)
     order = list(dict.fromkeys(asids))
     first = order[0] if order else None
-    phases: list[Phase] = []
-    notes: list[str] = []
+    picks: dict[int | None, list[tuple[int, int]]] = {}   # asid -> (row position, rule index)
     for asid in order:
-        found: list[Phase] = []
         pos, last = -1, -1
         while True:
             best: tuple[int, int] | None = None
@@ -136,8 +134,18 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
             if best is None:
                 break
             pos, last = best
-            rule = PHASE_RULES[last]
-            row: Any = next(events.iloc[pos:pos + 1].itertuples(index=False))  # columns as attributes
+            picks.setdefault(asid, []).append(best)
+    # the evidence rows, taken from the table in one go (a row at a time costs ms each)
+    wanted = sorted({pos for found in picks.values() for pos, _ in found})
+    rows: dict[int, Any] = dict(zip(wanted, events.iloc[wanted][
+        ["seq", "time", "line", "syscall", "args", "ret_text"]].itertuples(index=False)))
+    phases: list[Phase] = []
+    notes: list[str] = []
+    for asid in order:
+        found = []
+        for pos, index in picks.get(asid, []):
+            rule = PHASE_RULES[index]
+            row = rows[pos]
             found.append(Phase(rule["phase"], asid, int(row.seq), None,
                                None if pd.isna(row.time) else float(row.time), None,
                                f"{rule['why']}: line {int(row.line)}: {_event_text(row)[:120]}"))
