@@ -298,12 +298,7 @@ def plot(
     check_writable(output, [s.path for s in expand(logs)])
     trace, regions = _load(logs, baseline, final)
     fig = trace.plot(phases=phase or (), pid=pid, log=log, panels=chosen, baseline=regions)
-    try:
-        save(fig, output)
-    except OSError as exc:
-        from .errors import OutputError
-
-        raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    save(fig, output)
     stderr.print(f"chart written to {cell(output)}")
 
 

@@ -210,10 +210,11 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
     for pid, sp in r.task.items():
         if pid is not None:
             tasks.setdefault(id(sp), []).append(pid)
+    peaks = _peaks(timeline)
     processes = []
     for asid, sp in unique:
         processes.append(_process(asid, sp, timeline, found, sorted(tasks.get(id(sp), [])), exits,
-                                  trace.report.ends, top))
+                                  trace.report.ends, top, peaks))
     return RunSummary(
         files=list(trace.report.files), baseline=baseline is not None or r.seeded,
         overcommit=str(overcommit), uncharge_unfaulted=uncharge_unfaulted, lines=trace.report.lines,
@@ -223,14 +224,13 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
 
 
 def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phases: list[Phase],
-             tasks: list[int], exits: dict[int, str], ends: dict[int, tuple[int, str]], top: int) -> ProcessSummary:
+             tasks: list[int], exits: dict[int, str], ends: dict[int, tuple[int, str]], top: int,
+             peaks: dict[int | None, tuple[int, int, float | None]]) -> ProcessSummary:
     space = sp.space
     t = space.totals()
-    rows = timeline[timeline["asid"] == asid] if asid is not None else timeline[timeline["asid"].isna()]
-    if len(rows):
-        peak = rows.iloc[int(rows["vsz"].astype("int64").argmax())]  # the first row of the highest VSZ
-        peak_vsz, peak_seq = int(peak["vsz"]), int(peak["seq"])
-        peak_time = None if _isna(peak["time"]) else float(peak["time"])
+    peak = peaks.get(asid)
+    if peak is not None:
+        peak_vsz, peak_seq, peak_time = peak
     else:
         peak_vsz, peak_seq, peak_time = t.vsz, None, None
     largest = [RegionInfo(r.start, r.end, perms(r), r.role, r.path or r.name)
@@ -256,6 +256,23 @@ def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phas
         largest=largest, roles=roles,
         phases=[p for p in phases if p.asid == asid],
     )
+
+
+def _peaks(timeline: "pd.DataFrame") -> dict[int | None, tuple[int, int, float | None]]:
+    """Per address space (None: rows without one), the first row of its highest VSZ: (vsz, seq,
+    time). One pass over the timeline for all spaces."""
+    import pandas as pd
+
+    out: dict[int | None, tuple[int, int, float | None]] = {}
+    if not len(timeline):
+        return out
+    vsz = timeline["vsz"].astype("int64")
+    keys = timeline["asid"].astype("float64").fillna(-1.0)   # NA as a key of its own
+    first = vsz.groupby(keys, sort=False).idxmax()             # the first label of each maximum
+    rows = timeline.loc[first.to_numpy(), ["asid", "vsz", "seq", "time"]]
+    for asid, v, seq, time in rows.itertuples(index=False):
+        out[None if asid is pd.NA else int(asid)] = (int(v), int(seq), None if time is pd.NA else float(time))
+    return out
 
 
 def _exits(trace: "Trace") -> dict[int, str]:

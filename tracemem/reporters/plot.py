@@ -168,6 +168,12 @@ def chart_format(path: str | os.PathLike[str]) -> str:
 
 
 def save(fig: Figure, path: str | os.PathLike[str]) -> None:
-    """Write a figure as PNG, SVG or PDF by the suffix."""
+    """Write a figure as PNG, SVG or PDF by the suffix (OutputError when it cannot be written)."""
+    from ..errors import OutputError
+
     suffix = chart_format(path)
-    fig.savefig(path, dpi=110 if suffix == ".png" else None, metadata={"Software": "tracemem"} if suffix == ".png" else None)
+    try:
+        fig.savefig(path, dpi=110 if suffix == ".png" else None,
+                    metadata={"Software": "tracemem"} if suffix == ".png" else None)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
