@@ -19,10 +19,12 @@ from rich.markup import escape
 from .errors import InputError, TraceParseError, TracememError, UsageError
 from .events import ParseReport
 from .reporters.tables import cell
+from .text import printable
 
 if TYPE_CHECKING:
     # typer vendors click as typer._click; TyperGroup.invoke takes that Context (typer.Context is
     # a subclass, too narrow for the override), which typer exports under no public name.
+    from matplotlib.figure import Figure
     from typer._click import Context as ClickContext
 
     from .space.kernelmaps import KernelRegion
@@ -297,9 +299,28 @@ def plot(
     chart_format(output)
     check_writable(output, [s.path for s in expand(logs)])
     trace, regions = _load(logs, baseline, final)
-    fig = trace.plot(phases=phase or (), pid=pid, log=log, panels=chosen, baseline=regions)
+    fig = _chart(trace, regions, phase or (), pid, log, chosen)
     save(fig, output)
     stderr.print(f"chart written to {cell(output)}")
+
+
+def _chart(trace: "Trace", regions: "list[KernelRegion] | None", phase: Sequence[str], pid: int | None,
+           log: bool, panels: Sequence[str]) -> "Figure":
+    """``Trace.plot``'s figure with the text it draws from the trace and the options (the
+    executable's path, phase names) escaped: matplotlib refuses a byte that is not UTF-8 (a
+    surrogate escape) and would draw control characters."""
+    from dataclasses import replace
+
+    from .reporters.plot import vsz_figure
+
+    r = trace.replayer(regions)
+    found, _ = trace.phases(phase, r)
+    exe = next((sp.exe for sp in r.spaces.values() if sp.exe), None)
+    name = trace.report.files[0].rsplit("/", 1)[-1] if trace.report.files else ""
+    title = " — ".join(x for x in (exe.rsplit("/", 1)[-1] if exe else None, name) if x)
+    return vsz_figure(r.frame(), [replace(p, name=printable(p.name)) for p in found], title=printable(title),
+                      pids=[pid] if pid is not None else None, log=log, panels=panels,
+                      traced_only=regions is None)
 
 
 @app.command()

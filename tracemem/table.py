@@ -200,6 +200,10 @@ def _column(values: list[Any], dtype: str, fix: Callable[[Any], Any] | None = No
 
         try:
             arr = pa.array(values, type=getattr(pa, kind)())
+        except UnicodeEncodeError:
+            # Trace text holding a byte that is not UTF-8 (kept as a surrogate escape, exact):
+            # Arrow strings cannot hold it, so this column is a plain object column.
+            return pd.Series(values, dtype=object)
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             if fix is not None:
                 return _column([fix(v) for v in values], dtype)

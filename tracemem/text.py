@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def printable(text: str) -> str:
     """Trace text for a terminal or a report: control characters (escape sequences a hostile trace
@@ -18,6 +20,28 @@ def printable(text: str) -> str:
         else:
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
     return "".join(out)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _byte_escape(m: "re.Match[str]") -> str:
+    code = ord(m.group())
+    return f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 and code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def export_text(text: str) -> str:
+    """Trace text as exports write it (CSV, JSON Lines, Parquet: valid UTF-8): each byte that is
+    not UTF-8 (kept in memory as a surrogate escape, exact) becomes the four characters \\xNN
+    (lowercase hex), as strace -x prints a byte; everything else is kept as it is."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(_byte_escape, text)
+
+
+def has_undecodable(text: str) -> bool:
+    """Whether ``text`` holds a byte that is not UTF-8 (a surrogate escape)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def human(n: float) -> str:

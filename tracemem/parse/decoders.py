@@ -11,7 +11,7 @@ from ..events import (
     Brk, Clone, Decoded, Execve, Exit, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap,
     PrctlSetVma, ProcessMadvise, Shmat, Shmdt,
 )
-from .values import ELLIPSIS, Commented, Decorated, Expr, Flags, KeyValue, Modified, Str, Struct
+from .values import ELLIPSIS, Commented, Decorated, Expr, Flags, KeyValue, Modified, Str, Struct, unescape
 
 
 class DecodeError(ValueError):
@@ -75,8 +75,10 @@ def _as_flags(value: Any, enum_cls: type) -> Any:
 
 
 def as_fd(value: Any) -> tuple[int, str | None]:
+    """A descriptor and the path of its -y decoration (strace's escapes in it decoded: the bytes
+    of the path, as the execve and open paths are)."""
     if isinstance(value, Decorated):
-        return as_int(value.value), value.decoration
+        return as_int(value.value), unescape(value.decoration)
     return as_int(value), None
 
 
@@ -184,7 +186,15 @@ def _prctl(v: list[Any]) -> PrctlSetVma | None:
         name = None
     else:
         raise DecodeError(f"expected a name string, got {_show(name_v)}")
+    if name is not None and _ANON_NAME_BAD.search(name):
+        # the kernel refuses such a name (EINVAL): a call the log says succeeded cannot be applied
+        raise DecodeError("PR_SET_VMA_ANON_NAME name with a character the kernel refuses (EINVAL: "
+                          "printable ASCII only, none of \\`$[])")
     return PrctlSetVma(attr, as_int(v[2]), as_int(v[3]), name)
+
+
+# Linux's is_valid_name_char (kernel/sys.c): printable ASCII except \ ` $ [ ]
+_ANON_NAME_BAD = re.compile(r"[^\x20-\x7e]|[\\`$\[\]]")
 
 
 def _execve(v: list[Any], at: bool) -> Execve:

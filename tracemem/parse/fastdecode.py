@@ -62,7 +62,7 @@ def fast_typed(name: str, text: str) -> Decoded | None:
             cut = fd_text.find("<")
             if cut <= 0 or "<" in fd_text[cut + 1:-1] or ">" in fd_text[cut + 1:-1]:
                 return None
-            path = fd_text[cut + 1:-1]
+            path = unescape(fd_text[cut + 1:-1])
             fd_text = fd_text[:cut]
         a, ln, fd, off = fi(parts[0]), fi(parts[1]), fi(fd_text), fi(parts[5])
         if a is None or ln is None or fd is None or off is None:

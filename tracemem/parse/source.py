@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Protocol, Sequence
 
 from ..errors import InputError
+from ..text import export_text
 
 CHUNK = 1 << 20  # 1 MiB of text at a time (small blocks keep both workers busy to the end)
 _FF_SUFFIX = re.compile(r"\.(\d{2,9})$")
@@ -37,7 +38,9 @@ class Source:
 
     @property
     def label(self) -> str:
-        return "<stdin>" if self.path == "-" else self.path
+        """The name the events and messages give the input (a byte of the path that is not UTF-8
+        as \\xNN: the label is text, the path is opened as it is)."""
+        return "<stdin>" if self.path == "-" else export_text(self.path)
 
 
 def expand(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:

@@ -27,6 +27,7 @@ from .patterns import ANSI, block_patterns
 from .rows import COMPLETE, DETACHED, RESUMED_ONLY, UNFINISHED, FrameTarget, Flush, Item, Marker, Orphan, \
     Row, Stamp
 from .values import unescape
+from ..text import export_text
 
 _GLUED_NOTICE = re.compile(r"strace: Process \d+ (?:attached|detached)")
 _LOOKS_LIKE_CALL = re.compile(
@@ -518,7 +519,12 @@ class LineStateMachine:
                 # -k prints stacks for signals and exits too: they go with that line.
                 report.skip(self.frame_skip or Skip.ORPHAN_FRAME, lines)
                 return
-            target.stack = (target.stack or ()) + (rec.text or "",)
+            frame = rec.text or ""
+            if not frame.isascii():
+                # a frame is text for people (its role names the region): a byte that is not
+                # UTF-8 is kept as \\xNN, the form exports and the chart take
+                frame = export_text(frame)
+            target.stack = (target.stack or ()) + (frame,)
             report.parsed += lines
             return
         if kind.startswith("summary"):

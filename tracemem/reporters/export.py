@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import OutputError, UsageError
 from ..table import COLUMNS, Batch, empty_batch, events_frame, format_flags
+from ..text import export_text
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 BATCH = 100_000
@@ -23,6 +24,28 @@ def output_format(path: str | Path) -> str:
             f"{path}: unknown output format {suffix or '(no suffix)'!r}; use .parquet, .csv or .jsonl"
         )
     return FORMATS[suffix]
+
+
+def exportable(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with its text in the export form: a byte that is not UTF-8 (a surrogate escape in
+    memory, where only object columns can hold one) written as \\xNN (tracemem.text.export_text),
+    so every export is valid UTF-8. Columns of Arrow strings cannot hold such a byte: left alone."""
+    out = df
+    for name in df.columns:
+        col = df[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            if col.cat.categories.dtype != object:
+                continue
+            values = col.astype(object)
+        elif col.dtype == object:
+            values = col
+        else:
+            continue
+        if out is df:
+            out = df.copy()
+        out[name] = pd.Series([export_text(v) if isinstance(v, str) else v for v in values], index=df.index,
+                              dtype=object)
+    return out
 
 
 def names_for_text(df: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +83,7 @@ def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
         schema = None
         try:
             for frame in frames:
-                frame = frame.copy()
+                frame = exportable(frame).copy()
                 for column in ("file", "syscall", "errno", "state"):
                     frame[column] = frame[column].astype("string")
                 table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
@@ -78,10 +101,10 @@ def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
             if writer is not None:
                 writer.close()
         return rows
-    with open(path, "w", encoding="utf-8", newline="", errors="surrogateescape") as fh:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
         first = True
         for frame in frames:
-            text = names_for_text(frame)
+            text = names_for_text(exportable(frame))
             if fmt == "csv":
                 text.to_csv(fh, index=False, header=first)
             else:
@@ -103,8 +126,7 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     if isinstance(value, str):
-        # Undecodable input bytes were kept as surrogates; show them as \\xNN.
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return export_text(value)  # a byte that is not UTF-8 as \\xNN (exportable did it already)
     return value
 
 
@@ -142,6 +164,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
     fmt = output_format(path)
     if fmt == "jsonl":
         raise UsageError(f"{path}: this table is written as .parquet or .csv")
+    df = exportable(df)
     try:
         if fmt == "parquet":
             df.to_parquet(path, index=False)
