@@ -228,3 +228,83 @@ def test_released_pages_move_with_mremap() -> None:
     # in place: nothing moves
     space.mremap(last, 40 * MiB, 20 * MiB, 0, last)
     assert space.released.within(0, 1 << 48) == [(last + 16 * MiB, last + 20 * MiB)]
+
+
+# --- the chunked index: tiny chunks and forks that share them, against page maps ----------------
+
+fork_ops = st.lists(st.tuples(
+    st.sampled_from(["mmap", "munmap", "mprotect", "hugepage", "fork", "switch"]),
+    st.integers(0, PAGES - 1), st.integers(1, 16), st.sampled_from([NONE, R, RW]),
+    st.sampled_from(["a", "b", "c"])), max_size=60)
+
+
+def _check(space: AddressSpace, pages: dict[int, int]) -> None:
+    regions = list(space)
+    for a, b in zip(regions, regions[1:]):
+        assert a.end <= b.start and not a.mergeable(b)
+    got = {}
+    for r in regions:
+        for p in range((r.start - BASE) // P, (r.end - BASE) // P):
+            got[p] = r.prot
+    assert got == pages
+    t = space.totals()
+    assert t.vsz == len(pages) * P and t.map_count == len(regions)
+    assert t.reserved == sum(1 for v in pages.values() if v == 0) * P
+    assert t.committed == sum(r.size for r in regions if r.accounted)
+    by_role: dict[str, list[int]] = {}
+    for r in regions:
+        acc = by_role.setdefault(r.role, [0, 0, 0, 0])
+        acc[0] += 1
+        acc[1] += r.size
+        acc[2] += r.size if r.prot == 0 else 0
+        acc[3] += r.size if r.accounted else 0
+    assert space.regions.role_totals() == by_role
+    for k in (1, 3, 40):
+        assert space.regions.largest(k) == sorted(regions, key=lambda r: r.size, reverse=True)[:k]
+    for r in regions:
+        assert space.regions.get(r.start) == r and space.role_at(r.end - 1) == r.role
+
+
+@settings(deadline=None, max_examples=300)
+@given(fork_ops)
+def test_chunked_index_and_shared_forks_match_page_maps(steps) -> None:
+    """With chunks of 2 (so every step splits, empties or shares chunks), several forked copies
+    changed in turn each match their own page map: a fork's writes never reach its parent."""
+    from tracemem.space import addrspace
+
+    saved = addrspace.CHUNK
+    addrspace.CHUNK = 1
+    try:
+        spaces = [AddressSpace()]
+        models: list[dict[int, int]] = [{}]
+        cur = 0
+        for op, first, count, prot, role in steps:
+            space, pages = spaces[cur], models[cur]
+            last = min(first + count, PAGES)
+            addr, length = BASE + first * P, (last - first) * P
+            rng = range(first, last)
+            if op == "fork":
+                spaces.append(space.fork())
+                models.append(dict(pages))
+            elif op == "switch":
+                cur = first % len(spaces)
+            elif op == "mmap":
+                # roles are labels: merged neighbours keep one (checked against the regions)
+                space.mmap(addr, length, prot, PA | FIXED, role=role)
+                for p in rng:
+                    pages[p] = prot
+            elif op == "munmap":
+                space.munmap(addr, length)
+                for p in rng:
+                    pages.pop(p, None)
+            elif op == "mprotect":
+                space.mprotect(addr, length, prot)
+                for p in rng:
+                    if p in pages:
+                        pages[p] = prot
+            else:
+                space.madvise(addr, length, int(Advice.MADV_HUGEPAGE))
+        for space, pages in zip(spaces, models):
+            _check(space, pages)
+    finally:
+        addrspace.CHUNK = saved

@@ -227,6 +227,7 @@ def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str]) ->
 def finish(phases: list[Phase], df: "pd.DataFrame", timeline: "pd.DataFrame") -> list[Phase]:
     """Order phases per process, set their ends (the next phase's start, or the last event) and
     the VSZ/reserved/committed deltas over each from the timeline."""
+    import pandas as pd
 
     out: list[Phase] = []
     by_space: dict[int | None, list[Phase]] = {}
@@ -234,24 +235,35 @@ def finish(phases: list[Phase], df: "pd.DataFrame", timeline: "pd.DataFrame") ->
         by_space.setdefault(p.asid, []).append(p)
     last_seq = int(df["seq"].max()) if len(df) else 0
     last_time = float(df["time"].max()) if len(df) and df["time"].notna().any() else None
+    # the timeline's rows of each address space, split once (a mask per space is quadratic)
+    import numpy as np
+
+    seq_all = timeline["seq"].to_numpy(dtype="int64", na_value=0)
+    cols_all = {k: timeline[k].to_numpy(dtype="int64", na_value=0) for k in ("vsz", "reserved", "committed")}
+    positions: dict[int, Any] = {}
+    if len(timeline) and any(asid is not None for asid in by_space):
+        keys = timeline["asid"].astype("float64").fillna(-1.0).to_numpy()
+        groups: dict[Any, Any] = pd.Series(keys).groupby(keys, sort=False).indices
+        positions = {int(k): v for k, v in groups.items()}
+    nothing = np.zeros(0, dtype="int64")
     for asid, items in by_space.items():
         items.sort(key=lambda p: p.start_seq)
-        rows = timeline[timeline["asid"] == asid] if asid is not None else timeline
-        seqs = rows["seq"].astype("int64").tolist()
-        cols = {k: rows[k].astype("int64").tolist() for k in ("vsz", "reserved", "committed")}
-
-        def at(seq: int) -> dict[str, int]:
-            # Totals after the last change before ``seq`` (zero before the first).
-            import bisect
-
-            i = bisect.bisect_left(seqs, seq) - 1
-            return {k: (v[i] if i >= 0 else 0) for k, v in cols.items()}
-
+        found = None if asid is None else positions.get(asid, nothing)
+        seqs = seq_all if found is None else seq_all[found]
+        ends = [items[i + 1].start_seq if i + 1 < len(items) else last_seq + 1 for i in range(len(items))]
+        # Totals after the last change before a seq (zero before the first)
+        before_start = np.searchsorted(seqs, [p.start_seq for p in items], side="left") - 1
+        before_end = np.searchsorted(seqs, ends, side="left") - 1
+        deltas = {}
+        for k, col in cols_all.items():
+            v = col if found is None else col[found]
+            a = np.where(before_start >= 0, v[np.maximum(before_start, 0)] if len(v) else 0, 0)
+            b = np.where(before_end >= 0, v[np.maximum(before_end, 0)] if len(v) else 0, 0)
+            deltas[k] = (b - a).tolist()
         for i, p in enumerate(items):
             nxt = items[i + 1] if i + 1 < len(items) else None
-            p.end_seq = nxt.start_seq if nxt else last_seq + 1
+            p.end_seq = ends[i]
             p.end_time = nxt.start_time if nxt else last_time
-            a, b = at(p.start_seq), at(p.end_seq)
-            p.vsz, p.reserved, p.committed = (b[k] - a[k] for k in ("vsz", "reserved", "committed"))
+            p.vsz, p.reserved, p.committed = (int(deltas[k][i]) for k in ("vsz", "reserved", "committed"))
             out.append(p)
     return out

@@ -211,9 +211,12 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
         if pid is not None:
             tasks.setdefault(id(sp), []).append(pid)
     peaks = _peaks(timeline)
+    phases_of: dict[int | None, list[Phase]] = {}
+    for p in found:
+        phases_of.setdefault(p.asid, []).append(p)
     processes = []
     for asid, sp in unique:
-        processes.append(_process(asid, sp, timeline, found, sorted(tasks.get(id(sp), [])), exits,
+        processes.append(_process(asid, sp, phases_of.get(asid, []), sorted(tasks.get(id(sp), [])), exits,
                                   trace.report.ends, top, peaks))
     return RunSummary(
         files=list(trace.report.files), baseline=baseline is not None or r.seeded,
@@ -223,7 +226,7 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
     )
 
 
-def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phases: list[Phase],
+def _process(asid: int | None, sp: "TracedSpace", phases: list[Phase],
              tasks: list[int], exits: dict[int, str], ends: dict[int, tuple[int, str]], top: int,
              peaks: dict[int | None, tuple[int, int, float | None]]) -> ProcessSummary:
     space = sp.space
@@ -233,17 +236,8 @@ def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phas
         peak_vsz, peak_seq, peak_time = peak
     else:
         peak_vsz, peak_seq, peak_time = t.vsz, None, None
-    largest = [RegionInfo(r.start, r.end, perms(r), r.role, r.path or r.name)
-               for r in sorted(space, key=lambda r: r.size, reverse=True)[:top]]
-    by_role: dict[str, list[int]] = {}
-    for region in space:
-        acc = by_role.setdefault(region.role, [0, 0, 0, 0])
-        acc[0] += 1
-        acc[1] += region.size
-        if region.prot == 0:
-            acc[2] += region.size
-        if region.accounted or (region.shared and region.anonymous):
-            acc[3] += region.size
+    largest = [RegionInfo(r.start, r.end, perms(r), r.role, r.path or r.name) for r in space.regions.largest(top)]
+    by_role = space.regions.role_totals()
     roles = sorted((RoleTotals(role, *acc) for role, acc in by_role.items()), key=lambda x: (-x.vsz, x.role))
     ender = next((p for p in [asid, *tasks] if p is not None and p in ends), None)
     ended = ends[ender][1] if ender is not None else next(
@@ -254,7 +248,7 @@ def _process(asid: int | None, sp: "TracedSpace", timeline: "pd.DataFrame", phas
         shared=t.shared, released=t.released, map_count=t.map_count, peak_vsz=peak_vsz,
         peak_seq=peak_seq, peak_time=peak_time, ended=ended, tasks=tasks, ended_line=ended_line,
         largest=largest, roles=roles,
-        phases=[p for p in phases if p.asid == asid],
+        phases=phases,
     )
 
 

@@ -290,7 +290,7 @@ class Replayer:
             space.munmap(lo, d.length)
             g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
             self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
-                              g.reserved, g.committed, g.file, g.shared, space.released.total, len(g.starts),
+                              g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
                               event.uncertain))
             return
         if type(d) is Mremap and event.state is _COMPLETE and event.errno is None and not event.injected:
@@ -309,7 +309,7 @@ class Replayer:
             lo, hi = min(old, ret), max(old_hi, new_hi)
             g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
             self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
-                              g.reserved, g.committed, g.file, g.shared, space.released.total, len(g.starts),
+                              g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
                               event.uncertain))
             return
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
@@ -420,7 +420,7 @@ class Replayer:
         space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)
         g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
         self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, ret, hi, role, g.vsz,
-                          g.reserved, g.committed, g.file, g.shared, space.released.total, len(g.starts),
+                          g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
                           event.uncertain))
 
     def _munmap_raced(self, event: SyscallEvent, sp: TracedSpace, lo: int, hi: int) -> bool:
@@ -491,7 +491,7 @@ class Replayer:
         g = space.regions
         self.rows.append((event.time, event.seq, event.pid if pid is None else pid, sp.asid, event.syscall,
                           lo, hi, role, g.vsz, g.reserved, g.committed, g.file, g.shared,
-                          space.released.total, len(g.starts), uncertain or event.uncertain))
+                          space.released.total, g.count, uncertain or event.uncertain))
 
     def frame(self) -> "pd.DataFrame":
         """The timeline: one row per change (columns TIMELINE_COLUMNS); addresses ``start`` and
