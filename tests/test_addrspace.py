@@ -233,7 +233,7 @@ def test_released_pages_move_with_mremap() -> None:
 # --- the chunked index: tiny chunks and forks that share them, against page maps ----------------
 
 fork_ops = st.lists(st.tuples(
-    st.sampled_from(["mmap", "munmap", "mprotect", "hugepage", "fork", "switch"]),
+    st.sampled_from(["mmap", "munmap", "mprotect", "hugepage", "dontfork", "fork", "switch"]),
     st.integers(0, PAGES - 1), st.integers(1, 16), st.sampled_from([NONE, R, RW]),
     st.sampled_from(["a", "b", "c"])), max_size=60)
 
@@ -251,6 +251,7 @@ def _check(space: AddressSpace, pages: dict[int, int]) -> None:
     assert t.vsz == len(pages) * P and t.map_count == len(regions)
     assert t.reserved == sum(1 for v in pages.values() if v == 0) * P
     assert t.committed == sum(r.size for r in regions if r.accounted)
+    assert space.regions.special == sum(1 for r in regions if r.dontfork or r.wipeonfork or r.locked)
     by_role: dict[str, list[int]] = {}
     for r in regions:
         acc = by_role.setdefault(r.role, [0, 0, 0, 0])
@@ -285,7 +286,8 @@ def test_chunked_index_and_shared_forks_match_page_maps(steps) -> None:
             rng = range(first, last)
             if op == "fork":
                 spaces.append(space.fork())
-                models.append(dict(pages))
+                models.append({p: v for p, v in pages.items() if not any(
+                    r.dontfork for r in space.overlapping(BASE + p * P, BASE + p * P + P))})
             elif op == "switch":
                 cur = first % len(spaces)
             elif op == "mmap":
@@ -302,6 +304,8 @@ def test_chunked_index_and_shared_forks_match_page_maps(steps) -> None:
                 for p in rng:
                     if p in pages:
                         pages[p] = prot
+            elif op == "dontfork":
+                space.madvise(addr, length, int(Advice.MADV_DONTFORK))
             else:
                 space.madvise(addr, length, int(Advice.MADV_HUGEPAGE))
         for space, pages in zip(spaces, models):

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Literal, NamedTuple, TypedDict
 
+import heapq
+import itertools
 from bisect import bisect_left, bisect_right
 
 from sortedcontainers import SortedDict
@@ -88,9 +90,21 @@ class _AdviceChange(TypedDict, total=False):
 
 
 #: Regions per chunk of a RegionIndex: a chunk is split when it grows past twice this.
-CHUNK = 256
+CHUNK = 64
 #: The largest regions each chunk keeps ready for RegionIndex.largest.
 _TOP = 16
+
+
+class _Chunk:
+    """A run of regions in address order (their starts beside them), shared by forked indexes
+    until one writes to it, with its totals cached (shared too)."""
+
+    __slots__ = ("keys", "vals", "agg")
+
+    def __init__(self, keys: list[int], vals: list["Region"]) -> None:
+        self.keys = keys
+        self.vals = vals
+        self.agg: _ChunkTotals | None = None
 
 
 class RegionIndex:
@@ -103,30 +117,27 @@ class RegionIndex:
     quadratic (issue 11). A fork shares the chunks (copy on write, chunk by chunk): a child
     costs what it changes, not what it inherits, so a deep fork chain stays linear. Each chunk
     also caches its regions' totals per role and its largest regions (dropped when it changes),
-    so a summary of many copies reads the chunks it shares once."""
+    so a summary of many copies reads each chunk they share once. ``special`` counts the regions
+    a fork does not copy as they are (MADV_DONTFORK, MADV_WIPEONFORK, mlock)."""
 
-    __slots__ = ("_keys", "_vals", "_mins", "_own", "_aggs", "count",
+    __slots__ = ("_chunks", "_mins", "_own", "count", "special",
                  "vsz", "reserved", "committed", "file", "shared")
 
     def __init__(self, other: "RegionIndex | None" = None) -> None:
         if other is None:
-            self._keys: list[list[int]] = []
-            self._vals: list[list[Region]] = []
+            self._chunks: list[_Chunk] = []
             self._mins: list[int] = []
             self._own: list[bool] = []
-            self._aggs: list["_ChunkTotals | None"] = []
-            self.count = 0
+            self.count = self.special = 0
             self.vsz = self.reserved = self.committed = self.file = self.shared = 0
         else:
             # a fork: both share every chunk until one of them writes to it
-            n = len(other._keys)
+            n = len(other._chunks)
             other._own = [False] * n
-            self._keys = list(other._keys)
-            self._vals = list(other._vals)
+            self._chunks = list(other._chunks)
             self._mins = list(other._mins)
             self._own = [False] * n
-            self._aggs = list(other._aggs)
-            self.count = other.count
+            self.count, self.special = other.count, other.special
             self.vsz, self.reserved, self.committed, self.file, self.shared = (
                 other.vsz, other.reserved, other.committed, other.file, other.shared)
 
@@ -141,14 +152,19 @@ class RegionIndex:
             self.file += n
         if r.shared:
             self.shared += n
+        if r.dontfork or r.wipeonfork or r.locked:
+            self.special += sign
 
-    def _writable(self, c: int) -> None:
-        """Own chunk ``c`` (copy it when shared with a fork) and drop its cached totals."""
-        if not self._own[c]:
-            self._keys[c] = list(self._keys[c])
-            self._vals[c] = list(self._vals[c])
-            self._own[c] = True
-        self._aggs[c] = None
+    def _writable(self, c: int) -> "_Chunk":
+        """Chunk ``c``, owned (copied when shared with a fork), its cached totals dropped."""
+        if self._own[c]:
+            chunk = self._chunks[c]
+            chunk.agg = None
+            return chunk
+        old = self._chunks[c]
+        chunk = self._chunks[c] = _Chunk(list(old.keys), list(old.vals))
+        self._own[c] = True
+        return chunk
 
     def __len__(self) -> int:
         return self.count
@@ -160,10 +176,11 @@ class RegionIndex:
         c = bisect_right(self._mins, key) - 1
         if c < 0:
             return default
-        keys = self._keys[c]
+        chunk = self._chunks[c]
+        keys = chunk.keys
         i = bisect_left(keys, key)
         if i < len(keys) and keys[i] == key:
-            return self._vals[c][i]
+            return chunk.vals[i]
         return default
 
     def __contains__(self, key: int) -> bool:
@@ -180,18 +197,16 @@ class RegionIndex:
         c = bisect_right(mins, key) - 1
         if c < 0:
             if not mins:
-                self._keys.append([key])
-                self._vals.append([value])
+                self._chunks.append(_Chunk([key], [value]))
                 mins.append(key)
                 self._own.append(True)
-                self._aggs.append(None)
                 self.count = 1
                 self._count(value, 1)
                 return
             c = 0
-        self._writable(c)
-        keys = self._keys[c]
-        vals = self._vals[c]
+        chunk = self._writable(c)
+        keys = chunk.keys
+        vals = chunk.vals
         i = bisect_left(keys, key)
         if i < len(keys) and keys[i] == key:
             self._count(vals[i], -1)
@@ -215,27 +230,27 @@ class RegionIndex:
             self.file += n
         if value.shared:
             self.shared += n
+        if value.dontfork or value.wipeonfork or value.locked:
+            self.special += 1
 
     def _split(self, c: int) -> None:
-        keys, vals = self._keys[c], self._vals[c]
+        chunk = self._chunks[c]
+        keys, vals = chunk.keys, chunk.vals
         half = len(keys) // 2
-        self._keys[c:c + 1] = [keys[:half], keys[half:]]
-        self._vals[c:c + 1] = [vals[:half], vals[half:]]
+        self._chunks[c:c + 1] = [_Chunk(keys[:half], vals[:half]), _Chunk(keys[half:], vals[half:])]
         self._mins.insert(c + 1, keys[half])
         self._own[c:c + 1] = [True, True]
-        self._aggs[c:c + 1] = [None, None]
 
     def __delitem__(self, key: int) -> None:
         c = bisect_right(self._mins, key) - 1
-        keys = self._keys[c] if c >= 0 else []
+        keys = self._chunks[c].keys if c >= 0 else []
         i = bisect_left(keys, key)
         if i == len(keys) or keys[i] != key:
             raise KeyError(key)
-        self._writable(c)
-        keys = self._keys[c]
-        vals = self._vals[c]
+        chunk = self._writable(c)
+        keys = chunk.keys
         del keys[i]
-        r = vals.pop(i)
+        r = chunk.vals.pop(i)
         self.count -= 1
         n = r.end - r.start  # _count(r, -1), inline
         self.vsz -= n
@@ -247,8 +262,10 @@ class RegionIndex:
             self.file -= n
         if r.shared:
             self.shared -= n
+        if r.dontfork or r.wipeonfork or r.locked:
+            self.special -= 1
         if not keys:
-            del self._keys[c], self._vals[c], self._mins[c], self._own[c], self._aggs[c]
+            del self._chunks[c], self._mins[c], self._own[c]
         elif i == 0:
             self._mins[c] = keys[0]
 
@@ -257,18 +274,19 @@ class RegionIndex:
         c = bisect_right(self._mins, key) - 1
         if c < 0:
             return None
-        i = bisect_right(self._keys[c], key) - 1
-        return self._vals[c][i]  # i >= 0: the chunk's first key is <= key
+        chunk = self._chunks[c]
+        return chunk.vals[bisect_right(chunk.keys, key) - 1]  # >= 0: the chunk's first key is <= key
 
     def above(self, key: int) -> "Region | None":
         """The region with the smallest start > key."""
         c = max(bisect_right(self._mins, key) - 1, 0)
-        n = len(self._keys)
+        chunks = self._chunks
+        n = len(chunks)
         while c < n:
-            keys = self._keys[c]
-            i = bisect_right(keys, key)
-            if i < len(keys):
-                return self._vals[c][i]
+            chunk = chunks[c]
+            i = bisect_right(chunk.keys, key)
+            if i < len(chunk.keys):
+                return chunk.vals[i]
             c += 1
         return None
 
@@ -277,39 +295,42 @@ class RegionIndex:
         c = bisect_left(self._mins, key) - 1
         if c < 0:
             return None
-        i = bisect_left(self._keys[c], key) - 1
-        return self._vals[c][i]  # i >= 0: the chunk's first key is < key
+        chunk = self._chunks[c]
+        return chunk.vals[bisect_left(chunk.keys, key) - 1]  # >= 0: the chunk's first key is < key
 
     def starting_in(self, start: int, end: int) -> list["Region"]:
         """The regions whose start lies in [start, end), in address order."""
         out: list[Region] = []
+        chunks = self._chunks
         c = max(bisect_right(self._mins, start) - 1, 0)
-        n = len(self._keys)
+        n = len(chunks)
         while c < n:
-            keys = self._keys[c]
+            chunk = chunks[c]
+            keys = chunk.keys
             i = bisect_left(keys, start)
             j = bisect_left(keys, end, i)
-            out.extend(self._vals[c][i:j])
+            out.extend(chunk.vals[i:j])
             if j < len(keys):
                 break
             c += 1
         return out
 
     def keys(self) -> list[int]:
-        return [k for chunk in self._keys for k in chunk]
+        return [k for chunk in self._chunks for k in chunk.keys]
 
     def values(self) -> list["Region"]:
-        return [r for chunk in self._vals for r in chunk]
+        return [r for chunk in self._chunks for r in chunk.vals]
 
     def __iter__(self) -> Iterator["Region"]:
-        for chunk in self._vals:
-            yield from chunk
+        for chunk in self._chunks:
+            yield from chunk.vals
 
-    def _totals(self, c: int) -> "_ChunkTotals":
-        agg = self._aggs[c]
+    @staticmethod
+    def _totals(chunk: "_Chunk") -> "_ChunkTotals":
+        agg = chunk.agg
         if agg is None:
             roles: dict[str, list[int]] = {}
-            for r in self._vals[c]:
+            for r in chunk.vals:
                 acc = roles.get(r.role)
                 if acc is None:
                     acc = roles[r.role] = [0, 0, 0, 0]
@@ -320,15 +341,16 @@ class RegionIndex:
                     acc[2] += size
                 if r.accounted or (r.shared and r.anonymous):
                     acc[3] += size
-            top = sorted(self._vals[c], key=_by_size, reverse=True)[:_TOP]
-            agg = self._aggs[c] = _ChunkTotals(roles, top)
+            # (-size, start, region): largest first, then in address order (starts are unique)
+            top = heapq.nsmallest(_TOP, [(r.start - r.end, r.start, r) for r in chunk.vals])
+            agg = chunk.agg = _ChunkTotals(roles, top)
         return agg
 
     def role_totals(self) -> dict[str, list[int]]:
         """Per role: [regions, bytes, reserved bytes, committed bytes] (from the chunks' caches)."""
         out: dict[str, list[int]] = {}
-        for c in range(len(self._keys)):
-            for role, acc in self._totals(c).roles.items():
+        for chunk in self._chunks:
+            for role, acc in self._totals(chunk).roles.items():
                 mine = out.get(role)
                 if mine is None:
                     out[role] = list(acc)
@@ -343,8 +365,8 @@ class RegionIndex:
             return []
         if k > _TOP:
             return sorted(self, key=_by_size, reverse=True)[:k]
-        pool = [r for c in range(len(self._keys)) for r in self._totals(c).top]
-        return sorted(pool, key=_by_size, reverse=True)[:k]
+        tops = [self._totals(chunk).top for chunk in self._chunks]
+        return [r for _, _, r in itertools.islice(heapq.merge(*tops), k)]
 
 
 def _by_size(r: "Region") -> int:
@@ -353,7 +375,7 @@ def _by_size(r: "Region") -> int:
 
 class _ChunkTotals(NamedTuple):
     roles: dict[str, list[int]]
-    top: list["Region"]
+    top: list[tuple[int, int, "Region"]]
 
 
 class RangeSet:
@@ -413,7 +435,8 @@ class RangeSet:
 
     def copy(self) -> "RangeSet":
         out = RangeSet()
-        out.ranges = SortedDict(self.ranges)
+        if self.ranges:
+            out.ranges = SortedDict(self.ranges)
         out.total = self.total
         return out
 
@@ -755,7 +778,7 @@ class AddressSpace:
         memory locks are not inherited (the VMAs are copied one by one, unmerged)."""
         child = AddressSpace(self.page, self.mprotect_uncharge, self.overcommit_never)
         child.released = self.released.copy()
-        if any(r.dontfork or r.wipeonfork or r.locked for r in self.regions.values()):
+        if self.regions.special:
             for r in self.regions.values():
                 if r.dontfork:
                     continue
