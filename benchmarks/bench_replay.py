@@ -37,7 +37,7 @@ def main() -> None:
         start = time.perf_counter()
         replayer.apply_all(events)
         best = min(best, time.perf_counter() - start)
-        rows = len(replayer.rows)
+        rows = replayer.row_count
     print(f"trace: {ns.trace} ({len(events):,} replayed events, {memory:,} memory events, "
           f"{len(replayer.spaces):,} address spaces)")
     print(f"replay: {best:.2f} s, {memory / best:,.0f} memory events/s, {len(events) / best:,.0f} events/s, "

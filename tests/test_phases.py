@@ -78,3 +78,21 @@ def test_bad_phase_options(spec: str) -> None:
     trace = tracemem.read_trace(SAMPLES / "go-http-net.trace")
     with pytest.raises(UsageError):
         trace.phases([spec])
+
+
+def test_a_backtracking_phase_regex_is_stopped(monkeypatch, tmp_path) -> None:
+    """/(a|aa)+$/ on a 40-character path backtracks for minutes with the standard library's re:
+    the search of all events together is bounded, and ends in a usage error naming the line."""
+    from tracemem import phases
+
+    monkeypatch.setattr(phases, "REGEX_BUDGET", 0.2)
+    log = tmp_path / "p.trace"
+    log.write_text('100 10:00:00.000001 openat(AT_FDCWD, "/tmp/' + "a" * 40 + 'b", O_RDONLY) = 3\n'
+                   "100 10:00:00.000002 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, "
+                   "-1, 0) = 0x7f0000000000\n")
+    trace = tracemem.read_trace(log)
+    with pytest.raises(UsageError, match=r"more than 0\.2 s \(stopped at line 1\)"):
+        trace.phases(["x=/(a|aa)+$/"])
+    found, _ = trace.phases(["x=/a{40}b/"])   # a plain pattern still works
+    (x,) = [p for p in found if p.name == "x"]
+    assert int(trace.df.set_index("seq").loc[x.start_seq, "line"]) == 1

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, NotRequired, TypedDict
 
 from .errors import UsageError
+
+#: Seconds a --phase NAME=/regex/ may spend searching the events, all events together: a
+#: pattern with nested repeats such as /(a|aa)+$/ backtracks exponentially (the ``regex`` module
+#: checks the time while it searches, which the standard library's ``re`` cannot).
+REGEX_BUDGET = 5.0
 from .space.roles import RUNTIME_RESERVATIONS
 
 if TYPE_CHECKING:
@@ -80,44 +85,48 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
     phase's start that matches a later rule (the earliest rule when one event matches several).
     Each rule's matching events are found for the whole table at once (column operations), then
     the phases are picked from them: a handful of steps per process, whatever the trace's size."""
+    import numpy as np
     import pandas as pd
 
-    roles_by_seq: dict[int, str] = {}
-    for s, r in zip(timeline["seq"].tolist(), timeline["role"].astype(object).tolist()):
-        if isinstance(r, str):
-            roles_by_seq[int(s)] = r
     asid_by_pid: dict[int | None, int | None] = dict(asid_of or {})
-    for pid, asid in zip(timeline["pid"].tolist(), timeline["asid"].tolist()):
-        if pid is not pd.NA and asid is not pd.NA:
-            asid_by_pid.setdefault(int(pid), int(asid))
+    pairs = timeline[["pid", "asid"]].dropna().drop_duplicates()
+    for pid, asid in zip(pairs["pid"].tolist(), pairs["asid"].tolist()):
+        asid_by_pid.setdefault(int(pid), int(asid))
     events = df if df["seq"].is_monotonic_increasing else df.sort_values("seq")
-    pids: list[int | None] = events["pid"].astype(object).where(events["pid"].notna(), None).tolist()
-    get = asid_by_pid.get
-    asids = [get(p, p) if p is not None else None for p in pids]
+    # each event's address space (its pid's, the pid itself when unknown; -1: no pid), as one
+    # array: a trace of millions of events is not made into Python lists here
+    pid_arr = events["pid"].to_numpy(dtype="float64", na_value=np.nan)
+    known = {int(k): int(v) for k, v in asid_by_pid.items() if k is not None and v is not None}
+    asid_arr = np.nan_to_num(pid_arr, nan=-1).astype("int64")
+    if known:
+        mapped = pd.Series(asid_arr).map(known)
+        asid_arr = np.where(mapped.isna().to_numpy(), asid_arr,
+                            mapped.fillna(-1).to_numpy(dtype="float64")).astype("int64")
     # each rule's matching rows (positions in ``events``), by address space, in event order
     per_rule: list[dict[int | None, list[int]]] = []
     for rule in PHASE_RULES:
         if "roles" in rule:
-            wanted = [s for s, r in roles_by_seq.items() if r in rule["roles"]]
-            mask = events["seq"].isin(wanted).to_numpy().copy()
+            made = timeline.loc[timeline["role"].isin(list(rule["roles"])), "seq"]
+            mask = events["seq"].isin(made.to_numpy()).to_numpy().copy()
         else:
             mask = events["syscall"].isin(list(rule["syscalls"])).to_numpy().copy()
             if rule.get("success"):
                 mask &= events["errno"].isna().to_numpy()
             if "args" in rule or rule.get("thread"):
-                pattern = re.compile(rule["args"]) if "args" in rule else None
-                idx = mask.nonzero()[0].tolist()
-                texts = events["args"].iloc[idx].astype(object).tolist()
-                for k, text in zip(idx, texts):
-                    arg = text if isinstance(text, str) else "<NA>"
-                    if (pattern is not None and not pattern.search(arg)) or (
-                            rule.get("thread") and "CLONE_THREAD" not in arg):
-                        mask[k] = False
+                idx = mask.nonzero()[0]
+                args = events["args"].iloc[idx]
+                keep = np.ones(len(idx), dtype=bool)
+                if "args" in rule:
+                    keep &= args.str.contains(rule["args"], regex=True, na=False).to_numpy(dtype=bool)
+                if rule.get("thread"):
+                    keep &= args.str.contains("CLONE_THREAD", regex=False, na=False).to_numpy(dtype=bool)
+                mask[idx[~keep]] = False
         by_space: dict[int | None, list[int]] = {}
-        for k in mask.nonzero()[0].tolist():
-            by_space.setdefault(asids[k], []).append(k)
+        matched = mask.nonzero()[0]
+        for k, a in zip(matched.tolist(), asid_arr[matched].tolist()):
+            by_space.setdefault(None if a == -1 else a, []).append(k)
         per_rule.append(by_space)
-    order = list(dict.fromkeys(asids))
+    order: list[int | None] = [None if a == -1 else a for a in pd.unique(asid_arr).tolist()]
     first = order[0] if order else None
     picks: dict[int | None, list[tuple[int, int]]] = {}   # asid -> (row position, rule index)
     for asid in order:
@@ -176,9 +185,11 @@ def parse_user_phase(text: str) -> tuple[str, str, Any]:
             raise UsageError(f"--phase {text!r}: lines are numbered from 1")
         return name, "line", line
     if len(spec) >= 2 and spec.startswith("/") and spec.endswith("/"):
+        import regex
+
         try:
-            return name, "regex", re.compile(spec[1:-1])
-        except re.error as exc:
+            return name, "regex", regex.compile(spec[1:-1])
+        except (regex.error, ValueError, OverflowError) as exc:
             raise UsageError(f"--phase {text!r}: bad regular expression ({exc})") from None
     try:
         seconds = float(spec)
@@ -200,9 +211,12 @@ def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str]) ->
     first_asid = phases[0].asid if phases else (None if pd.isna(events["pid"].iloc[0]) else int(events["pid"].iloc[0]))
     row: Any  # an itertuples row (as in detect)
     match: Any  # the row of the first matching event, or None
+    import time
+
     for spec in specs:
         name, kind, value = parse_user_phase(spec)
         match = None
+        deadline = time.monotonic() + REGEX_BUDGET
         for row in events.itertuples(index=False):
             if kind == "time":
                 if t0 is None:
@@ -211,7 +225,13 @@ def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str]) ->
             elif kind == "line":
                 hit = int(row.line) >= value
             else:
-                hit = value.search(_event_text(row)) is not None
+                try:
+                    hit = value.search(_event_text(row), timeout=max(deadline - time.monotonic(), 0.001)) is not None
+                except TimeoutError:
+                    raise UsageError(
+                        f"--phase {spec!r}: the regular expression took more than {REGEX_BUDGET:g} s "
+                        f"(stopped at line {int(row.line)}); nested repeats such as (a+)+ backtrack "
+                        f"without end: simplify it") from None
             if hit:
                 match = row
                 break

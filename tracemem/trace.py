@@ -68,21 +68,25 @@ class Trace:
         """The events the address-space model needs (memory, process, open, shmget), in order."""
         df = self.df
         sub = df.loc[df["syscall"].isin(REPLAY_SYSCALLS)]
-        # Column by column into Python lists (missing values as None): far faster than rows.
-        # (pandas-stubs type na_value as a non-None scalar; pandas takes None)
-        col = {name: sub[name].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
-               for name in ("seq", "file", "line", "end_line", "pid", "syscall", "args", "ret", "errno",
-                            "time", "state", "injected", "stack", "uncertain", "platform")}
         decoded = self.decoded
         states = {s.value: s for s in State}
-        for seq, file, line, end_line, pid, syscall, args, ret, errno, time, state, injected, stack, \
-                uncertain, platform in zip(*col.values()):
-            yield SyscallEvent(
-                seq=seq, file=file, line=line, end_line=end_line, pid=pid, syscall=syscall, args=args, ret=ret,
-                errno=errno, time=time, state=states[state], injected=bool(injected),
-                stack=tuple(stack.split("\n")) if stack is not None else (),
-                decoded=decoded.get(seq), uncertain=bool(uncertain), platform=platform,
-            )
+        # Column by column into Python lists (missing values as None): far faster than rows; a
+        # slice at a time, so that a trace of millions of calls is not all Python objects at once.
+        step = 1 << 16
+        for at in range(0, len(sub), step):
+            part = sub.iloc[at:at + step]
+            # (pandas-stubs type na_value as a non-None scalar; pandas takes None)
+            col = {name: part[name].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+                   for name in ("seq", "file", "line", "end_line", "pid", "syscall", "args", "ret", "errno",
+                                "time", "state", "injected", "stack", "uncertain", "platform")}
+            for seq, file, line, end_line, pid, syscall, args, ret, errno, time, state, injected, stack, \
+                    uncertain, platform in zip(*col.values()):
+                yield SyscallEvent(
+                    seq=seq, file=file, line=line, end_line=end_line, pid=pid, syscall=syscall, args=args, ret=ret,
+                    errno=errno, time=time, state=states[state], injected=bool(injected),
+                    stack=tuple(stack.split("\n")) if stack is not None else (),
+                    decoded=decoded.get(seq), uncertain=bool(uncertain), platform=platform,
+                )
 
     def _new_replayer(self, baseline: Baseline, overcommit: str, uncharge_unfaulted: bool) -> "Replayer":
         from .space.replay import Replayer

@@ -7,6 +7,7 @@ The kernel's rules live in tracemem.space.addrspace, the roles in tracemem.space
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence, TypedDict
@@ -20,6 +21,9 @@ from ..flags import Advice, CloneFlags, MapFlags, Prot
 from ..parse.dtruss import DarwinAdvice
 from .addrspace import PAGE, AddressSpace, Region, Uncharge, page_up
 from .roles import Runtime, name_role, role_after_mprotect, role_for_mmap
+
+#: Timeline rows kept as tuples before apply_all turns them into columns.
+PACK_ROWS = 1 << 16
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,6 +119,9 @@ class Replayer:
         self.replaced: list[TracedSpace] = []
         self.shm_sizes: dict[int, int] = {}
         self.rows: list[TimelineRow] = []
+        #: Timeline rows already turned into columns (apply_all packs them as it goes: a row
+        #: tuple of Python ints costs about 430 bytes, its columns about 150).
+        self._packed: list["pd.DataFrame"] = []
         self.baseline: list["KernelRegion"] | None = None
         self.baseline_pid: int | None = None
         self.seeded = False
@@ -265,8 +272,17 @@ class Replayer:
         gc.disable()
         try:
             apply = self.apply
-            for event in events:
-                apply(event)
+            it = iter(events)
+            rows = self.rows
+            while True:
+                n = 0
+                for event in itertools.islice(it, 8192):
+                    apply(event)
+                    n += 1
+                if len(rows) >= PACK_ROWS:
+                    self._pack()
+                if n < 8192:
+                    break
         finally:
             if enabled:
                 gc.enable()
@@ -493,26 +509,46 @@ class Replayer:
                           lo, hi, role, g.vsz, g.reserved, g.committed, g.file, g.shared,
                           space.released.total, g.count, uncertain or event.uncertain))
 
+    @property
+    def row_count(self) -> int:
+        """The number of timeline rows so far."""
+        return sum(len(part) for part in self._packed) + len(self.rows)
+
+    def _pack(self) -> None:
+        """Turn the row tuples made so far into typed columns (frame() joins them)."""
+        self._packed.append(_columns(self.rows))
+        self.rows.clear()
+
     def frame(self) -> "pd.DataFrame":
         """The timeline: one row per change (columns TIMELINE_COLUMNS); addresses ``start`` and
         ``end`` unsigned, the ledgers signed 64-bit."""
         import pandas as pd
 
-        df = pd.DataFrame(self.rows, columns=TIMELINE_COLUMNS)
-        for col in ("pid", "asid"):
-            df[col] = df[col].astype("Int64")
-        for col in ("start", "end"):
-            df[col] = df[col].astype("UInt64")
-        for col in LEDGERS:
-            df[col] = df[col].astype("Int64")
-        df["map_count"] = df["map_count"].astype("Int64")
-        df["time"] = df["time"].astype("Float64")
+        parts = [*self._packed, _columns(self.rows)]
+        df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         df["syscall"] = df["syscall"].astype("category")
         df["role"] = df["role"].astype("category")
         if self.inferred:
             # the rows of tasks whose space was inferred are as sure as the inference
             df["uncertain"] = df["uncertain"] | df["pid"].isin(list(self.inferred)).fillna(False).astype(bool)
         return df
+
+
+def _columns(rows: list[TimelineRow]) -> "pd.DataFrame":
+    """Timeline rows as typed columns (syscall and role still plain objects)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+    for col in ("pid", "asid"):
+        df[col] = df[col].astype("Int64")
+    for col in ("start", "end"):
+        df[col] = df[col].astype("UInt64")
+    for col in LEDGERS:
+        df[col] = df[col].astype("Int64")
+    df["map_count"] = df["map_count"].astype("Int64")
+    df["time"] = df["time"].astype("Float64")
+    df["uncertain"] = df["uncertain"].astype(bool)
+    return df
 
 
 _PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
