@@ -24,6 +24,8 @@ class KernelRegion:
     inode: int
     path: str
     fields: dict[str, str] = field(default_factory=dict)
+    #: The snapshot line it came from (1-based; 0: not read from text).
+    line: int = 0
 
     @property
     def size(self) -> int:
@@ -50,11 +52,12 @@ class KernelRegion:
 def parse_maps(text: str, label: str = "maps") -> list[KernelRegion]:
     """Regions of /proc/PID/maps or smaps text; other lines (status, program output) are ignored."""
     regions: list[KernelRegion] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         m = _LINE.match(line)
         if m:
             start, end, perms, off, dev, inode, path = m.groups()
-            regions.append(KernelRegion(int(start, 16), int(end, 16), perms, int(off, 16), dev, int(inode), path.strip()))
+            regions.append(KernelRegion(int(start, 16), int(end, 16), perms, int(off, 16), dev, int(inode), path.strip(),
+                                        line=number))
             continue
         f = _FIELD.match(line)
         if f and regions and f.group(1) in ("VmFlags", "Size", "Rss", "Anonymous", "LazyFree", "AnonHugePages"):
@@ -74,7 +77,7 @@ def parse_vmmap(text: str, label: str = "vmmap") -> list[KernelRegion]:
     """Regions of macOS ``vmmap`` or ``vmmap --wide`` output (the region type becomes the path
     when there is no file detail, e.g. "[MALLOC_TINY]"). Summary tables are ignored."""
     regions: list[KernelRegion] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         m = _VMMAP.match(line.strip())
         if not m:
             continue
@@ -83,22 +86,54 @@ def parse_vmmap(text: str, label: str = "vmmap") -> list[KernelRegion]:
         path = detail if detail.startswith("/") else f"[{m.group('type').strip()}]"
         regions.append(KernelRegion(int(m.group("start"), 16), int(m.group("end"), 16),
                                     m.group("prot") + ("s" if shared else "p"), 0, "00:00",
-                                    1 if detail.startswith("/") else 0, path))
+                                    1 if detail.startswith("/") else 0, path, line=number))
     if not regions:
         raise InputError(f"{label}: no vmmap region lines found (expected 'TYPE start-end [ sizes ] prot/max SM=...')")
     return regions
 
 
 def parse_snapshot(text: str, label: str = "baseline") -> list[KernelRegion]:
-    """A baseline snapshot in any supported form: /proc/PID/maps, smaps, or macOS vmmap."""
+    """A baseline snapshot in any supported form: /proc/PID/maps, smaps, or macOS vmmap;
+    checked as one address space (:func:`check_snapshot`)."""
     try:
-        return parse_maps(text, label)
+        regions = parse_maps(text, label)
     except InputError:
-        pass
-    try:
-        return parse_vmmap(text, label)
-    except InputError:
-        raise InputError(f"{label}: neither /proc/PID/maps or smaps lines nor macOS vmmap output") from None
+        try:
+            regions = parse_vmmap(text, label)
+        except InputError:
+            raise InputError(f"{label}: neither /proc/PID/maps or smaps lines nor macOS vmmap output") from None
+    check_snapshot(regions, label)
+    return regions
+
+
+#: The end of a 64-bit address space: no mapping reaches past it.
+_TOP = 1 << 64
+_ALIGN = 4096
+
+
+def check_snapshot(regions: "list[KernelRegion]", label: str = "baseline") -> None:
+    """Raise InputError unless the regions can be one address space as the kernel lists it:
+    each one non-empty, start below end, both page aligned (4 KiB, which 16 KiB pages are too),
+    within 64 bits, and no two overlapping (a maps file of two processes, or two snapshots of
+    one, would count the same bytes twice)."""
+    def where(k: KernelRegion) -> str:
+        return f"{label}:{k.line}" if k.line else f"{label}: mapping {k.start:#x}-{k.end:#x}"
+
+    for k in regions:
+        if k.end <= k.start:
+            raise InputError(f"{where(k)}: the mapping {k.start:x}-{k.end:x} does not end after it starts; "
+                             f"a /proc/PID/maps line is start-end with start < end")
+        if k.end > _TOP:
+            raise InputError(f"{where(k)}: the mapping {k.start:x}-{k.end:x} ends beyond the 64-bit address space")
+        if k.start % _ALIGN or k.end % _ALIGN:
+            raise InputError(f"{where(k)}: the mapping {k.start:x}-{k.end:x} is not page aligned (4 KiB); "
+                             f"the kernel lists whole pages")
+    ordered = sorted(regions, key=lambda k: (k.start, k.end))
+    for a, b in zip(ordered, ordered[1:]):
+        if b.start < a.end:
+            raise InputError(f"{where(b)}: the mapping {b.start:x}-{b.end:x} overlaps {a.start:x}-{a.end:x}"
+                             f"{f' (line {a.line})' if a.line else ''}: a snapshot holds one address space, "
+                             f"each byte once (two processes' maps, or two snapshots, in one file?)")
 
 
 def status_fields(text: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence, TypedDict
 
 from ..errors import UsageError
+from ..text import printable
 from ..events import (
     Brk, Clone, Execve, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap, PrctlSetVma, Shmat, Shmdt,
     State, SyscallEvent,
@@ -142,6 +143,8 @@ class Replayer:
         #: Mappings of the baseline snapshot that a traced mmap later replaced without MAP_FIXED:
         #: the snapshot was taken after those mmaps (a current maps file, not one from exec).
         self.baseline_conflicts = 0
+        #: What the baseline check found (a snapshot of another program, ...), in words.
+        self.baseline_notes: list[str] = []
 
     def hint_tasks(self, created: set[int], children: dict[int, int]) -> None:
         """What a filtered trace says of its tasks, for those whose clone it does not show
@@ -183,6 +186,7 @@ class Replayer:
                              f"attach, a capture started late, or a filter without %process): mappings made "
                              f"before its first event are not in the figures; give a /proc/{first}/maps taken "
                              f"at that moment as --baseline-maps")
+        notes.extend(self.baseline_notes)
         if self.baseline_conflicts:
             notes.append(f"the baseline snapshot already holds {self.baseline_conflicts} mapping(s) that the trace "
                          f"creates later: it was taken after exec (a current maps file?); the final VSZ is "
@@ -242,10 +246,20 @@ class Replayer:
     def seed(self, regions: Sequence["KernelRegion"], pid: int | None = None) -> None:
         """Seed the first process's address space (or ``pid``'s) with a /proc/PID/maps (or
         smaps, or vmmap) snapshot: the mappings the kernel made at exec, which no syscall shows."""
+        from .kernelmaps import check_snapshot
+
         self.baseline = list(regions)
+        check_snapshot(self.baseline)
         self.baseline_pid = pid
 
     def _apply_baseline(self, sp: TracedSpace) -> None:
+        exe = sp.exe.rsplit("/", 1)[-1] if sp.exe else None
+        files = {k.path.rsplit("/", 1)[-1] for k in self.baseline or [] if k.path.startswith("/")}
+        if exe and files and not any(f.startswith(exe) or exe.startswith(f) for f in files):
+            self.baseline_notes.append(
+                f"the baseline snapshot maps no file named like '{printable(exe)}', the program process "
+                f"{sp.asid} runs: it may be another program's maps; its {len(self.baseline or [])} mappings are "
+                f"counted as {sp.asid}'s exec-time mappings all the same")
         for k in self.baseline or []:
             if k.path == "[vsyscall]":
                 continue  # the vsyscall gate page is no VMA of the mm: not in VmSize, never unmapped
