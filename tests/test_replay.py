@@ -284,3 +284,41 @@ def test_a_baseline_of_another_program_is_said() -> None:
     assert any("maps no file named like 'go'" in n and "another program's maps" in n for n in notes)
     own = parse_snapshot((captures / "go-f-z.maps").read_text())
     assert not any("maps no file named like" in n for n in trace.summary(own).notes)
+
+
+# --- the records read_trace keeps no copy of are made again exactly ------------------------------
+
+def _all_logs() -> list[Path]:
+    from conftest import DTRUSS, own_logs, peer_logs
+
+    captures = sorted((Path(__file__).parent / "data" / "captures").glob("*.trace"))
+    dtruss = sorted(p for p in DTRUSS.glob("*.txt")) if DTRUSS.exists() else []
+    return own_logs() + captures + peer_logs() + dtruss
+
+
+def test_replay_events_carry_the_records_the_parser_made() -> None:
+    """read_trace keeps no copy of the munmap, mprotect, mmap and brk records its columns hold;
+    Trace.replay_events makes them again. On every real log (own, samples, captures, the shared
+    strace and dtruss corpus), each replayed event's record equals the parser's, field by field
+    and type by type (a NamedTuple equals any tuple of its values, so types are compared)."""
+    from tracemem.trace import REPLAY_SYSCALLS
+
+    checked = 0
+    for path in _all_logs():
+        parsed = {e.seq: e.decoded for e in tracemem.iter_events(path) if e.syscall in REPLAY_SYSCALLS}
+        trace = tracemem.read_trace(path)
+        if len(trace.report.files) > 1:
+            continue  # several files are renumbered by time
+        for event in trace.replay_events():
+            want = parsed[event.seq]
+            got = event.decoded
+            assert type(got) is type(want), (path, event.line)
+            if want is not None:
+                assert tuple(got) == tuple(want), (path, event.line)
+                assert [type(v) for v in got] == [type(v) for v in want], (path, event.line)
+            checked += 1
+        if path.parent.name == "samples":  # the public mapping agrees too (records made on demand)
+            whole = {seq: d for seq, d in trace.decoded.items() if seq in parsed}
+            assert whole == {seq: d for seq, d in parsed.items() if d is not None}
+            assert len(trace.decoded) >= len(whole)
+    assert checked > 10_000

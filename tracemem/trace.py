@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypedDict, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, TypedDict, Union
 
 from .errors import UsageError
-from .events import Decoded, ParseReport, State, SyscallEvent
+from .events import Brk, Decoded, Mmap, Mprotect, Munmap, ParseReport, State, SyscallEvent
 from .parse.files import PathsLike as PathsLike, iter_batches
 from .table import Batch, batch_events, empty_batch, events_frame
 
@@ -57,7 +57,11 @@ class Trace:
 
     df: "pd.DataFrame"
     report: ParseReport
-    decoded: dict[int, Decoded] = field(default_factory=dict, repr=False)
+    decoded: Mapping[int, Decoded] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.decoded, DecodedRecords):
+            self.decoded = DecodedRecords(dict(self.decoded), self)
 
     @property
     def page_size(self) -> int:
@@ -68,8 +72,10 @@ class Trace:
         """The events the address-space model needs (memory, process, open, shmget), in order."""
         df = self.df
         sub = df.loc[df["syscall"].isin(REPLAY_SYSCALLS)]
-        decoded = self.decoded
+        records = self.decoded
+        decoded = records.kept if isinstance(records, DecodedRecords) else records
         states = {s.value: s for s in State}
+
         # Column by column into Python lists (missing values as None): far faster than rows; a
         # slice at a time, so that a trace of millions of calls is not all Python objects at once.
         step = 1 << 16
@@ -78,14 +84,19 @@ class Trace:
             # (pandas-stubs type na_value as a non-None scalar; pandas takes None)
             col = {name: part[name].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
                    for name in ("seq", "file", "line", "end_line", "pid", "syscall", "args", "ret", "errno",
-                                "time", "state", "injected", "stack", "uncertain", "platform")}
+                                "time", "state", "injected", "stack", "uncertain", "platform", "addr", "length",
+                                "prot", "flags", "fd", "offset", "fd_path", "raw_flags", "vm_tag")}
             for seq, file, line, end_line, pid, syscall, args, ret, errno, time, state, injected, stack, \
-                    uncertain, platform in zip(*col.values()):
+                    uncertain, platform, addr, length, prot, flags, fd, offset, fd_path, raw_flags, vm_tag \
+                    in zip(*col.values()):
+                d = decoded.get(seq)
+                if d is None and addr is not None and syscall in _REMADE:
+                    d = _remake(syscall, addr, length, prot, flags, fd, offset, fd_path, raw_flags, vm_tag)
                 yield SyscallEvent(
                     seq=seq, file=file, line=line, end_line=end_line, pid=pid, syscall=syscall, args=args, ret=ret,
                     errno=errno, time=time, state=states[state], injected=bool(injected),
                     stack=tuple(stack.split("\n")) if stack is not None else (),
-                    decoded=decoded.get(seq), uncertain=bool(uncertain), platform=platform,
+                    decoded=d, uncertain=bool(uncertain), platform=platform,
                 )
 
     def _new_replayer(self, baseline: Baseline, overcommit: str, uncharge_unfaulted: bool) -> "Replayer":
@@ -315,7 +326,7 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
                 continue
         frames.append(events_frame(batch))
         for seq, d in zip(batch["seq"], batch["decoded"]):
-            if d is not None:
+            if d is not None and not _in_columns(d):
                 decoded[seq] = d
     df = pd.concat(frames, ignore_index=True) if frames else events_frame(empty_batch())
     if len(report.files) > 1 and len(df) and df["time"].notna().all():
@@ -330,6 +341,94 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
 
 
 _CREATORS = ("clone", "clone3", "fork", "vfork")
+_U64 = 1 << 64
+_I64 = 1 << 63
+
+
+_REMADE = frozenset(("munmap", "mprotect", "mmap", "mmap2", "brk"))
+
+
+def _remake(syscall: str, addr: int, length: int | None, prot: int | None, flags: int | None, fd: int | None,
+            offset: int | None, fd_path: str | None, raw_flags: int | None, vm_tag: int | None) -> Decoded:
+    """The record of a munmap, mprotect, mmap or brk from its table columns (see _in_columns)."""
+    from .flags import MapFlags, Prot
+
+    if syscall == "munmap":
+        return Munmap(addr, length)  # type: ignore[arg-type]
+    if syscall == "mprotect":
+        return Mprotect(addr, length, Prot(prot))  # type: ignore[arg-type]
+    if syscall == "brk":
+        return Brk(addr)
+    return Mmap(addr, length, Prot(prot), MapFlags(flags), fd, offset, fd_path, raw_flags, vm_tag)  # type: ignore[arg-type]
+
+
+class DecodedRecords(Mapping[int, Decoded]):
+    """Trace.decoded: the typed record of each event that has one, by ``seq``. The records the
+    events table's columns hold whole (munmap, mprotect, mmap, brk) are made again from the
+    table when asked for; the others are kept (``kept``)."""
+
+    def __init__(self, kept: dict[int, Decoded], trace: "Trace") -> None:
+        self.kept = kept
+        self._trace = trace
+
+    def _row(self, seq: int) -> Decoded | None:
+        import numpy as np
+
+        df = self._trace.df
+        hit = np.flatnonzero(df["seq"].to_numpy() == seq)
+        if not len(hit):
+            return None
+        row = df.iloc[int(hit[0])]
+        syscall = str(row["syscall"])
+        if syscall not in _REMADE or _na(row["addr"]):
+            return None
+        values = [None if _na(row[k]) else row[k] for k in
+                  ("addr", "length", "prot", "flags", "fd", "offset", "fd_path", "raw_flags", "vm_tag")]
+        ints = [v if v is None or k == 6 else int(v) for k, v in enumerate(values)]
+        return _remake(syscall, *ints)  # type: ignore[arg-type]
+
+    def __getitem__(self, seq: int) -> Decoded:
+        d = self.kept.get(seq)
+        if d is None:
+            d = self._row(seq)
+        if d is None:
+            raise KeyError(seq)
+        return d
+
+    def __contains__(self, seq: object) -> bool:
+        return seq in self.kept or (isinstance(seq, int) and self._row(seq) is not None)
+
+    def _remade(self) -> list[int]:
+        df = self._trace.df
+        made = df.loc[df["syscall"].isin(list(_REMADE)) & df["addr"].notna(), "seq"].tolist()
+        return [int(s) for s in made if int(s) not in self.kept]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted([*self.kept, *self._remade()]))
+
+    def __len__(self) -> int:
+        return len(self.kept) + len(self._remade())
+
+
+def _na(value: object) -> bool:
+    import pandas as pd
+
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _in_columns(d: Decoded) -> bool:
+    """Whether the events table's columns hold this record whole, so that Trace.replay_events
+    can make it again and read_trace keeps no copy: munmap, mprotect (no pkey), mmap and brk
+    with every value in its column's range. On a trace of a million calls the copies were a
+    quarter of the memory (issue 11)."""
+    if isinstance(d, Munmap):
+        return 0 <= d.addr < _U64 and 0 <= d.length < _U64
+    if isinstance(d, Mprotect):
+        return 0 <= d.addr < _U64 and 0 <= d.length < _U64 and d.pkey is None and -_I64 <= d.prot < _I64
+    if isinstance(d, Mmap):
+        return (0 <= d.addr < _U64 and 0 <= d.length < _U64 and -_I64 <= d.offset < _I64
+                and -_I64 <= d.fd < _I64 and -_I64 <= d.prot < _I64 and -_I64 <= d.flags < _I64)
+    return isinstance(d, Brk) and 0 <= d.addr < _U64
 
 
 def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> None:

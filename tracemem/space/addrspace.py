@@ -12,7 +12,7 @@ VMAs (same protection, flags, backing and contiguous file offset), so the map co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Literal, NamedTuple, TypedDict
+from typing import Callable, Iterator, Literal, NamedTuple, TypedDict
 
 import heapq
 import itertools
@@ -79,6 +79,17 @@ class Region(NamedTuple):
 
 #: replace(region, **changes): a copy of the region with some fields changed (NamedTuple._replace).
 replace = Region._replace
+_new = tuple.__new__
+
+
+def cut(r: Region, start: int, end: int) -> Region:
+    """The part [start, end) of region ``r`` (its file offset moved on): _replace's job in one
+    tuple concatenation, for the splits every partial mprotect and munmap makes."""
+    return _new(Region, (start, end, *r[2:8], r[8] + (start - r[0]), *r[9:]))
+
+
+#: A placeholder for a region dropped from a list being walked.
+_GONE = Region(0, 0, 0, False, True)
 
 
 class _AdviceChange(TypedDict, total=False):
@@ -204,7 +215,11 @@ class RegionIndex:
                 self._count(value, 1)
                 return
             c = 0
-        chunk = self._writable(c)
+        if self._own[c]:  # _writable(c), inline
+            chunk = self._chunks[c]
+            chunk.agg = None
+        else:
+            chunk = self._writable(c)
         keys = chunk.keys
         vals = chunk.vals
         i = bisect_left(keys, key)
@@ -487,11 +502,8 @@ class AddressSpace:
 
     def role_at(self, addr: int) -> str | None:
         """The role of the region holding ``addr`` (None where nothing is mapped)."""
-        exact = self.regions.get(addr)
-        if exact is not None:
-            return exact.role
-        found = self.overlapping(addr, addr + 1)
-        return found[0].role if found else None
+        r = self.regions.floor(addr)
+        return r.role if r is not None and r.end > addr else None
 
     def overlapping(self, start: int, end: int) -> list[Region]:
         """The regions that overlap [start, end), in address order."""
@@ -510,15 +522,41 @@ class AddressSpace:
         regions = self.regions
         first = inside[0]
         if first.start < start:  # split the first at start
-            regions[first.start] = replace(first, end=start)
-            first = replace(first, start=start, offset=first.offset + (start - first.start))
+            regions[first.start] = cut(first, first.start, start)
+            first = cut(first, start, first.end)
             regions[start] = inside[0] = first
         last = inside[-1]
         if last.end > end:  # split the last at end
-            regions[end] = replace(last, start=end, offset=last.offset + (end - last.start))
-            inside[-1] = last = replace(last, end=end)
+            regions[end] = cut(last, end, last.end)
+            inside[-1] = last = cut(last, last.start, end)
             regions[last.start] = last
         return inside
+
+    def _rewrite(self, start: int, end: int, change: Callable[[Region], Region]) -> None:
+        """Split at start and end, change every region inside, and merge as the kernel does;
+        in one pass, with merges made as it goes (an mprotect over 2M regions merged into one
+        held both versions of every region, and deleted merged keys one at a time)."""
+        pieces = self._carve(start, end)
+        regions = self.regions
+        cur: Region | None = None
+        written = True
+        for i, piece in enumerate(pieces):
+            pieces[i] = _GONE  # (drop the old version as we go)
+            new = change(piece)
+            if cur is not None and cur.mergeable(new):
+                del regions[piece.start]
+                cur = _new(Region, (cur[0], new[1], *cur[2:]))
+                written = False
+                continue
+            if not written and cur is not None:
+                regions[cur.start] = cur
+            cur = new
+            written = new is piece
+        if not written and cur is not None:
+            regions[cur.start] = cur
+        # the changed run's two ends can merge with the neighbours outside it
+        self._merge_around(start, start)
+        self._merge_around(end, end)
 
     def _merge_around(self, start: int, end: int) -> None:
         regions = self.regions
@@ -556,9 +594,7 @@ class AddressSpace:
         """prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME): the kernel splits at the range ends, names
         the pieces (and merges equal neighbours); the name's role, when it gives one, replaces
         the pieces' roles."""
-        for r in self._carve(start, end):
-            self.regions[r.start] = replace(r, name=name, role=role or r.role)
-        self._merge_around(start, end)
+        self._rewrite(start, end, lambda r: replace(r, name=name, role=role or r.role))
 
     def add(self, region: Region) -> None:
         """Insert a region as it is (a baseline snapshot's mapping); no merging, no charge rules."""
@@ -637,26 +673,37 @@ class AddressSpace:
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         end = addr + page_up(length, self.page)
+        if end <= addr:
+            return  # a length of 0 changes nothing
         prot = int(prot)
         regions = self.regions
-        whole = regions.get(addr)
-        if whole is not None and whole.end == end:
-            new = self._protected(whole, prot)
-            if new != whole:
-                regions[addr] = new
-                nxt = regions.above(addr)
+        r = regions.floor(addr)
+        if r is not None and r.end >= end:
+            # The usual case: the range lies in one region. It splits in up to three, and only
+            # the changed piece can merge, with the neighbour on a side where it is not cut.
+            start = r.start
+            mid = r if start == addr and r.end == end else cut(r, addr, end)
+            new = self._protected(mid, prot)
+            if new is mid:
+                return  # nothing changes
+            if addr > start:
+                regions[start] = cut(r, start, addr)
+            regions[addr] = new
+            if end < r.end:
+                regions[end] = cut(r, end, r.end)
+            else:
+                nxt = regions.get(end)
                 if nxt is not None and new.mergeable(nxt):
-                    del regions[nxt.start]
+                    del regions[end]
                     new = new._replace(end=nxt.end)
                     regions[addr] = new
+            if addr == start:
                 prev = regions.below(addr)
                 if prev is not None and prev.mergeable(new):
                     del regions[addr]
                     regions[prev.start] = prev._replace(end=new.end)
             return
-        for r in self._carve(addr, end):
-            regions[r.start] = self._protected(r, prot)
-        self._merge_around(addr, end)
+        self._rewrite(addr, end, lambda piece: self._protected(piece, prot))
 
     def _protected(self, r: Region, prot: int) -> Region:
         accounted = r.accounted
@@ -666,7 +713,7 @@ class AddressSpace:
             accounted = False
         if prot == r.prot and accounted == r.accounted:
             return r
-        return r._replace(prot=prot, accounted=accounted)
+        return _new(Region, (r[0], r[1], prot, r[3], r[4], r[5], accounted, *r[7:]))
 
     def madvise(self, addr: int, length: int, advice: int) -> None:
         end = addr + page_up(length, self.page)
@@ -693,9 +740,7 @@ class AddressSpace:
             change = {"wipeonfork": False}
         if not change:
             return
-        for r in self._carve(addr, end):
-            self.regions[r.start] = replace(r, **change)
-        self._merge_around(addr, end)
+        self._rewrite(addr, end, lambda r: replace(r, **change))
 
     def mremap(self, old: int, old_len: int, new_len: int, flags: int, ret: int) -> None:
         """A successful mremap that returned ``ret`` (the new address)."""
@@ -762,16 +807,12 @@ class AddressSpace:
         """mlock/mlock2 (``locked`` 1, or 2 with MLOCK_ONFAULT) and munlock (0): VM_LOCKED is a VMA
         flag, so the range is split from its neighbours (and merged back by munlock)."""
         end = addr + page_up(length, self.page)
-        for r in self._carve(addr, end):
-            self.regions[r.start] = replace(r, locked=locked)
-        self._merge_around(addr, end)
+        self._rewrite(addr, end, lambda r: replace(r, locked=locked))
 
     def mseal(self, addr: int, length: int) -> None:
         """mseal: VM_SEALED on the range (split from its neighbours; kept across fork)."""
         end = addr + page_up(length, self.page)
-        for r in self._carve(addr, end):
-            self.regions[r.start] = replace(r, sealed=True)
-        self._merge_around(addr, end)
+        self._rewrite(addr, end, lambda r: replace(r, sealed=True))
 
     def fork(self) -> "AddressSpace":
         """The child's copy: every VMA but MADV_DONTFORK ones; WIPEONFORK ranges copied empty;
