@@ -144,6 +144,10 @@ def _load(logs: Sequence[str], baseline: Optional[Path],
     regions = _snapshot(baseline) if baseline is not None else None
     late = _snapshot(final) if final is not None else None
     trace = read_trace(logs, only=MODEL_SYSCALLS)
+    # what the replay cannot use is said, not only counted: line errors, calls not applied
+    _print_errors(trace.report)
+    for note in trace.report.notes:
+        stderr.print(f"note: {cell(note)}")
     if late is not None:
         regions = trace.baseline_from_final(late)
     return trace, regions

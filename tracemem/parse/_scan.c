@@ -20,8 +20,11 @@
  * tracemem/parse/strace.py (the block regex built from the grammar's terminals, the "rest"
  * expression and _join_args), are:
  *
- *   prefix   [ \t]* ( \d{1,9}[ \t]+ | "[pid" " "+ \d+ "]" [ \t]* )?
- *            ( (\d\d:\d\d:\d\d(\.\d{1,9})? | \d+\.\d{1,9} | \d{10,}) [ \t]+ )?
+ *   prefix   [ \t]* ( \d{1,9}[ \t]+ | "[pid" " "+ \d{1,9} "]" [ \t]* )?
+ *            ( (HH:MM:SS(\.\d{1,9})? | \d+\.\d{1,9} | \d{10,11}) [ \t]+ )?
+ *            (the grammar's prefix with the ranges lines.py checks after a Lark parse: a time of
+ *            day, a pid of nine digits at most, an epoch stamp of 10 or 11 digits; a line out of
+ *            them is 'O', and so is its block)
  *   head     NAME "("  |  "<... " NAME " resumed>"
  *   args     the ARGS terminal: strings, comments, brackets (any close for any open, six
  *            levels) and simple -y decorations ("<" [^<>]* ">" not ending in "->"); other "<"
@@ -188,7 +191,8 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
         while (q < le && t[q] == ' ') q++;
         Py_ssize_t d = q;
         while (q < le && is_digit((unsigned char)t[q])) q++;
-        if (q == d || q >= le || t[q] != ']' || q - d > 18) return K_O;
+        /* more than nine digits is no pid (lines.py reports it): left to Python */
+        if (q == d || q >= le || t[q] != ']' || q - d > 9) return K_O;
         r->pidtxt.s = d;
         r->pidtxt.e = q;
         p = skip_ws(t, q + 1, le);
@@ -204,6 +208,8 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
         if (le - p >= 9 && is_digit((unsigned char)t[p + 1]) && t[p + 2] == ':' &&
             is_digit((unsigned char)t[p + 3]) && is_digit((unsigned char)t[p + 4]) && t[p + 5] == ':' &&
             is_digit((unsigned char)t[p + 6]) && is_digit((unsigned char)t[p + 7])) {
+            /* a time of day (hours 0-23, minutes and seconds 0-59), else lines.py reports it */
+            if (t[p] > '2' || (t[p] == '2' && t[p + 1] > '3') || t[p + 3] > '5' || t[p + 6] > '5') return K_O;
             q = p + 8;
             if (q < le && t[q] == '.') {
                 Py_ssize_t f = q + 1;
@@ -219,7 +225,8 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
                 Py_ssize_t f = q + 1;
                 while (f < le && is_digit((unsigned char)t[f])) f++;
                 if (f - q - 1 >= 1 && f - q - 1 <= 9 && f < le && ws((unsigned char)t[f])) end = f;
-            } else if (q - p >= 10 && q < le && ws((unsigned char)t[q])) {
+            } else if (q - p >= 10 && q - p <= 11 && q < le && ws((unsigned char)t[q])) {
+                /* an epoch stamp without a fraction: 10 or 11 digits (longer: lines.py reports it) */
                 end = q;
             }
         }
@@ -293,13 +300,18 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
     p = skip_ws(t, p + 1, le);
     if (p >= le) return K_X;
     Py_ssize_t rs = p;
+    /* a return value that may not fit in 64 signed bits goes to Python (columns.py reports it) */
+    int wide = 0;
     if (le - p >= 3 && t[p] == '0' && t[p + 1] == 'x' && is_hex((unsigned char)t[p + 2])) {
         p += 3;
         while (p < le && is_hex((unsigned char)t[p])) p++;
+        Py_ssize_t nd = p - (rs + 2);
+        wide = nd > 16 || (nd == 16 && t[rs + 2] > '7');
     } else if (is_digit((unsigned char)t[p]) ||
                (t[p] == '-' && p + 1 < le && is_digit((unsigned char)t[p + 1]))) {
         p++;
         while (p < le && is_digit((unsigned char)t[p])) p++;
+        wide = p - rs - (t[rs] == '-') > 18;
     } else if (t[p] == '?') {
         p++;
     } else {
@@ -372,6 +384,7 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
     q = skip_ws(t, p, le);
     if (q != le) return K_X;
     if (deco.e > 0) r->detail = deco;  /* the return value's decoration, brackets included */
+    if (wide) return K_X;  /* not paired either: the state machine takes it (form F_UNKNOWN) */
     r->form = resumed ? F_RES : F_CALL;
     r->clean = 1;
     return (resumed || r->execve) ? K_X : K_S;
@@ -467,6 +480,7 @@ static PyObject *join_args(const char *t, span a, span b) {
 }
 
 #define NCOLS 11
+#define SPARSE_BIT 11
 /* columns of the taken rows */
 enum { C_FIRST, C_AT, C_PID, C_STAMP, C_NAME, C_ARGS, C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR };
 
@@ -511,7 +525,9 @@ static PyObject *NAME_CACHE = NULL;
  * text: the block's lines joined by "\n" (no final newline). None when the text is not ASCII.
  * names: when given, arguments are built only for rows whose syscall is in it (others get "").
  * mask: bit i set = build column i (the emitting line and the name always come; without the
- * stamp column the first row's stamp still does). Columns not built are empty lists.
+ * stamp column the first row's stamp still does). Columns not built are empty lists. Bit 11
+ * (SPARSE), with names: the return value and errno columns hold only the rows whose name is in
+ * names, when they are not built whole.
  * kinds: bytes, one kind letter per line. pids: the distinct pid texts of syscall-form lines.
  * columns: first line index, emitting line index, pid (int or None), stamp, name, args, return
  * text, errno, errno message, detail, duration text -- one entry per taken row, in line order.
@@ -521,6 +537,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     unsigned long mask = ~0UL;
     if (!PyArg_ParseTuple(args, "U|Ok", &text, &names, &mask)) return NULL;
     mask |= (1UL << C_AT) | (1UL << C_NAME);
+    int sparse = names != Py_None && (mask & (1UL << SPARSE_BIT)) != 0;
     if (!PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
     const char *t = (const char *)PyUnicode_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -651,8 +668,12 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         if ((WANT(C_STAMP) || PyList_GET_SIZE(cols[C_STAMP]) == 0) &&
             append_new(cols[C_STAMP], mkstr(t, first->stamp)) < 0)
             goto done;
-        if (WANT(C_RET) && append_new(cols[C_RET], mkstr(t, r->ret)) < 0) goto done;
-        if (WANT(C_ERRNO) && append_new(cols[C_ERRNO], opt_str(t, r->err, r->err.e > r->err.s)) < 0) goto done;
+        /* SPARSE (without the return value and errno columns): those two only for the rows whose
+         * name is in names, in order (columns.py checks the ranges of decoded calls with them) */
+        if ((WANT(C_RET) || (sparse && want)) && append_new(cols[C_RET], mkstr(t, r->ret)) < 0) goto done;
+        if ((WANT(C_ERRNO) || (sparse && want)) &&
+            append_new(cols[C_ERRNO], opt_str(t, r->err, r->err.e > r->err.s)) < 0)
+            goto done;
         if (WANT(C_MSG) && append_new(cols[C_MSG], opt_str(t, r->msg, r->msg.e > 0)) < 0) goto done;
         if (WANT(C_DETAIL) && append_new(cols[C_DETAIL], opt_str(t, r->detail, r->detail.e > 0)) < 0) goto done;
         if (WANT(C_DUR) && append_new(cols[C_DUR], mkstr(t, r->dur)) < 0) goto done;
@@ -690,7 +711,7 @@ static struct PyModuleDef module = {
 };
 
 /* Bumped whenever scan()'s behaviour or result changes; strace.py ignores a stale build. */
-#define SCAN_ABI 2
+#define SCAN_ABI 3
 
 PyMODINIT_FUNC PyInit__scan(void) {
     PyObject *m = PyModule_Create(&module);

@@ -14,7 +14,7 @@ from bisect import bisect_left
 from typing import Any, Callable, Sequence
 
 from .clock import Clock
-from .decode import DECODED_SYSCALLS, decode
+from .decode import CHECKED_SYSCALLS, RANGE_END, decode_checked, unappliable, wide_ret_reason
 from .patterns import block_patterns
 from .reader import StraceFileReader
 from .rows import COMPLETE, Item, Marker, RegexBulk, Row, ScannedBulk
@@ -28,21 +28,82 @@ ALL_COLUMNS = ("line", "end_line", "pid", "time", "duration", "syscall", "args",
                "decoded", "decode_error")
 
 
-def _decoded(names: Sequence[str], args: Sequence[str], states: Sequence[str] | None,
-             fast: bool) -> tuple[list[Any], list[str | None]]:
-    """The typed arguments of the memory and process syscalls among ``names``, and why not
-    where decoding failed (for a call that did not complete, its state says so)."""
+def _decoded(names: Sequence[str], args: Sequence[str], states: Sequence[str] | None, fast: bool,
+             rets: Sequence[str | None] | None, errnos: Sequence[str | None] | None, sparse: bool = False
+             ) -> tuple[list[Any], list[str | None], list[int]]:
+    """The typed arguments of the memory and process syscalls among ``names``, why not where
+    decoding failed (for a call that did not complete, its state says so), and the shmget rows
+    whose ret must be left empty (:func:`_shm_size`).
+
+    A call the address-space model would apply whose range it cannot hold (see
+    :func:`~.decode.unappliable`) gets a decode error instead of its record: ``rets`` and
+    ``errnos`` (one per row, or with ``sparse`` one per row of :data:`CHECKED_SYSCALLS`, in
+    order, as the scanner gives them) tell what succeeded."""
     n = len(names)
     decoded: list[Any] = [None] * n
     why: list[str | None] = [None] * n
-    wanted = DECODED_SYSCALLS
-    for i in [i for i, name in enumerate(names) if name in wanted]:
-        d, w = decode(names[i], args[i], fast)
+    drop: list[int] = []
+    wanted = CHECKED_SYSCALLS
+    for k, i in enumerate([i for i, name in enumerate(names) if name in wanted]):
+        name = names[i]
+        if name == "shmget":
+            w = _shm_size(args[i])
+            if w is not None:
+                why[i] = w
+                drop.append(i)
+            continue
+        d, w, small = decode_checked(name, args[i], fast)
+        # (with addresses and lengths below 2^48, only a return value past 2^48 can put a range
+        # out of reach: the common case costs one length)
+        if d is not None and rets is not None:
+            j = k if sparse else i
+            ret = rets[j]
+            if not small or (ret is not None and len(ret) > 14):
+                w = unappliable(d, ret, errnos[j] if errnos is not None else None)
+                if w is not None:
+                    d = None
         decoded[i] = d
         if w is not None and states is not None and states[i] != COMPLETE:
             w = f"{states[i]} call: {w}"
         why[i] = w
-    return decoded, why
+    return decoded, why, drop
+
+
+def _shm_size(args: str) -> str | None:
+    """Why a shmget's size cannot be held by the model (below zero, or past 2^63: the model takes
+    a segment's size from shmget's own text, which is not decoded); the caller leaves that row's
+    ret (the segment id the model keys the size by) empty."""
+    parts = args.split(",")
+    if len(parts) < 2:
+        return None
+    try:
+        size = int(parts[1], 0)
+    except ValueError:
+        return None
+    if 0 <= size <= RANGE_END:
+        return None
+    return (f"shmget size {parts[1].strip()} is below zero or past 2^63, beyond any user address space: "
+            "ret is left empty (ret_text keeps it) and the segment is not applied")
+
+
+def _wide_rets(rets: Sequence[str | None], decoded: list[Any], why: list[str | None]) -> list[int]:
+    """The rows whose return value does not fit the signed 64-bit ``ret`` column: each gets a
+    decode error saying so (ret stays empty, ret_text keeps the text) and no typed arguments, so
+    the model does not apply it (no user mapping lies at 2^63 or above). Only rows the state
+    machine made can hold one: both fast paths hand such lines to it."""
+    out = []
+    for i, r in enumerate(rets):
+        if r is None or len(r) < 18 or r == "?":
+            continue
+        reason = wide_ret_reason(r, int(r, 16) if r[1:2] == "x" else int(r))
+        if reason is None:
+            continue
+        # (a range message about the same return value says less)
+        before = why[i]
+        why[i] = reason if before is None or before.startswith("return value") else f"{before}; {reason}"
+        decoded[i] = None
+        out.append(i)
+    return out
 
 
 def finish_rows(rows: Sequence[Row], clock: Clock, fast: bool,
@@ -99,7 +160,9 @@ def finish_rows(rows: Sequence[Row], clock: Clock, fast: bool,
         details[i] = detail
     durations = [float(d) if d and d != "unavailable" else None for d in [r.dur for r in rows]]
     states = [r.state for r in rows]
-    decoded, why = _decoded(names, args, states, fast)
+    decoded, why, drop = _decoded(names, args, states, fast, rets_raw, errnos)
+    for i in _wide_rets(rets_raw, decoded, why) + drop:
+        ret[i] = None
     return {
         "line": [r.line for r in rows],
         "end_line": [r.end for r in rows],
@@ -127,7 +190,9 @@ def _finish_some(rows: Sequence[Row], clock: Clock, fast: bool, columns: tuple[s
     names = [r.name for r in rows]
     args = [r.args for r in rows]
     states = [r.state for r in rows]
-    decoded, why = _decoded(names, args, states, fast)
+    rets = [r.ret for r in rows]
+    decoded, why, _ = _decoded(names, args, states, fast, rets, [r.errno or None for r in rows])
+    _wide_rets(rets, decoded, why)
     out: Columns = {"decoded": decoded, "decode_error": why}
     if "time" not in columns and not clock.kinds:
         clock.note(r.stamp for r in rows)
@@ -227,7 +292,8 @@ def _regex_columns(reader: StraceFileReader, bulk: RegexBulk, clock: Clock, fast
     names = [NM[i] for i in taken]
     default = reader.default_pid
     args = [AR[i].strip() for i in taken]
-    out, need = _decoded_start(names, args, fast, columns)
+    rets = [RT[i] for i in taken]
+    out, need, drop = _decoded_start(names, args, fast, columns, rets, None)
     lines = [start + i + 1 for i in taken]
     if "line" in need:
         out["line"] = lines
@@ -246,9 +312,10 @@ def _regex_columns(reader: StraceFileReader, bulk: RegexBulk, clock: Clock, fast
         out["syscall"] = names
     if "args" in need:
         out["args"] = args
-    rets = [RT[i] for i in taken]
     if "ret" in need:
         out["ret"] = _ret_values(rets)
+        for i in drop:
+            out["ret"][i] = None
     if "ret_text" in need:
         out["ret_text"] = rets
     return _complete_columns(out, need, count, columns, ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"))
@@ -259,12 +326,14 @@ def _ret_values(rets: list[str]) -> list[int | None]:
     return [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
 
 
-def _decoded_start(names: list[str], args: list[str], fast: bool,
-                   columns: tuple[str, ...] | None) -> tuple[Columns, set[str]]:
-    """The decoded arguments of complete calls taken in bulk, and the columns wanted."""
-    decoded, why = _decoded(names, args, None, fast)
+def _decoded_start(names: list[str], args: list[str], fast: bool, columns: tuple[str, ...] | None,
+                   rets: Sequence[str] | None, errnos: Sequence[str | None] | None,
+                   sparse: bool = False) -> tuple[Columns, set[str], list[int]]:
+    """The decoded arguments of complete calls taken in bulk, the columns wanted, and the rows
+    whose ret must be left empty."""
+    decoded, why, drop = _decoded(names, args, None, fast, rets, errnos, sparse)
     need = set(columns) if columns is not None else set(ALL_COLUMNS)
-    return {"decoded": decoded, "decode_error": why}, need
+    return {"decoded": decoded, "decode_error": why}, need, drop
 
 
 def _complete_columns(out: Columns, need: set[str], count: int, columns: tuple[str, ...] | None,
@@ -287,7 +356,10 @@ def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, 
     start = bulk.start
     first, at, pids, stamps, names, args, rets, errnos, msgs, details, durs = bulk.cols
     count = len(at)
-    out, need = _decoded_start(names, args, fast, columns)
+    # the return values and errnos: of every row, or (SPARSE, see _scan.c) of the checked ones
+    sparse = len(rets) != count
+    out, need, drop = _decoded_start(names, args, fast, columns, rets if rets or not count else None,
+                                     errnos if errnos or not count else None, sparse)
     if "line" in need:
         out["line"] = [start + i + 1 for i in first]
     if "end_line" in need:
@@ -307,6 +379,8 @@ def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, 
         out["args"] = args
     if "ret" in need:
         out["ret"] = _ret_values(rets)
+        for i in drop:
+            out["ret"][i] = None
     if "ret_text" in need:
         out["ret_text"] = rets
     if "errno" in need:

@@ -20,6 +20,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from ..events import Clone, Decoded, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
 from ..flags import SIGNALS, CloneFlags, MapFlags, Prot, _OpenEnum
 from .grammar import grammar_text
+from .decode import _in_range, unappliable, wide_ret_reason
 from .decoders import as_int
 from .values import ArgsSyntaxError, Str, parse_args
 
@@ -123,6 +124,9 @@ def dtruss_parser() -> Lark:
                 propagate_positions=False, maybe_placeholders=False)
 
 
+_I64 = 1 << 63
+
+
 def _int(text: str) -> int:
     return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
 
@@ -218,6 +222,11 @@ class DtrussFileReader:
         self.in_table = False
         self._record(tree, text, n)
 
+    def _range_error(self, text: str, n: int, column: int, reason: str) -> None:
+        self.in_stack = False
+        self.last = None
+        self.report.errors.append(LineIssue(self.path, n, column, text, reason))
+
     def _unparsed(self, text: str, n: int, exc: Exception) -> None:
         self.in_stack = False
         if _LOOKS_LIKE_RECORD.match(text) and not isinstance(exc, UnexpectedToken) or (
@@ -241,10 +250,20 @@ class DtrussFileReader:
                     if tok.type == "PIDTID":
                         p, _, t = str(tok)[:-1].partition("/")
                         pid, tid = int(p), _int(t)
+                        if len(p) > 9 or not 0 <= tid < _I64:
+                            # the ranges the grammar does not say: a pid of nine digits at most
+                            # (macOS's are below 100000), a thread id of 63 bits
+                            what = f"pid {p}" if len(p) > 9 else f"thread id {t}"
+                            self._range_error(text, n, tok.column or 1, f"{what} is out of range")
+                            return
                     else:
                         value = str(tok)
                         colon = colon or value.endswith(":")
                         cols.append(value.rstrip(":"))
+                        if len(value.rstrip(":")) > 18:
+                            self._range_error(text, n, tok.column or 1,
+                                              f"column value {value.rstrip(':')} does not fit in 63 bits")
+                            return
             elif child.type == "NAME":
                 name = str(child)
             elif child.type == "BODY":
@@ -276,6 +295,18 @@ class DtrussFileReader:
             errno = DARWIN_ERRNO.get(number, f"ERR{number}")
             errmsg = f"Err#{number}"
         decoded, why, uncertain = self._decode(name, args, ret, errno)
+        if decoded is not None:
+            # the numbers the table and the model can hold (as for strace: parse/decode.py)
+            decoded, why, _ = _in_range(decoded, args)
+            if decoded is not None:
+                why = unappliable(decoded, ret_text, errno)
+                if why is not None:
+                    decoded = None
+        reason = wide_ret_reason(ret_text, ret)
+        if reason is not None:
+            why = reason if why is None or why.startswith("return value") else f"{why}; {reason}"
+            decoded = None
+            ret = None  # type: ignore[assignment]
         row = {
             "line": n, "end_line": n, "pid": pid, "tid": tid, "time": None,
             "duration": elapsed / 1e6 if elapsed is not None else None,

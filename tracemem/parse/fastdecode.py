@@ -9,19 +9,25 @@ from typing import Any
 
 from .. import flags as F
 from ..events import Brk, Decoded, Execve, Exit, Madvise, Mmap, Mprotect, Munmap
-from .decoders import VARS_COMMENT, as_flags
+from .decoders import VARS_COMMENT, DecodeError, as_flags
 from .fastargs import fast_arg
 from .values import parse_int, unescape
 
 
 def _fast_int(t: str) -> int | None:
-    """An INT token (or NULL) without a regex; None when it is anything else."""
+    """An INT token (or NULL) without a regex, below 2^48 in magnitude (14 digits, 12 hex digits
+    at most: a longer one goes to the general path, which checks its range); None when it is
+    anything else."""
     t = t.strip(" \t")
-    if not t.isascii():
+    if not t.isascii() or len(t) > 15:
         return None
     if t.isdigit():
+        if len(t) > 14:
+            return None
         return int(t) if t[0] != "0" or len(t) == 1 else parse_int(t)
     if t[:2] == "0x" and t[2:].isalnum():
+        if len(t) > 14:
+            return None
         try:
             return int(t[2:], 16)
         except ValueError:
@@ -43,7 +49,10 @@ def _fast_flag(enum_cls: type, t: str) -> Any:
     if value is None:
         if len(_TYPED_FLAGS) > 50_000:
             _TYPED_FLAGS.clear()
-        value = _TYPED_FLAGS[key] = as_flags(fast_arg(t), enum_cls)
+        value = as_flags(fast_arg(t), enum_cls)
+        if not -(1 << 63) <= int(value) < 1 << 63:
+            raise DecodeError(f"{t.strip()} does not fit in a signed 64-bit value")  # (the general path says which)
+        _TYPED_FLAGS[key] = value
     return value
 
 
@@ -65,7 +74,7 @@ def fast_typed(name: str, text: str) -> Decoded | None:
             path = unescape(fd_text[cut + 1:-1])
             fd_text = fd_text[:cut]
         a, ln, fd, off = fi(parts[0]), fi(parts[1]), fi(fd_text), fi(parts[5])
-        if a is None or ln is None or fd is None or off is None:
+        if a is None or ln is None or fd is None or off is None or a < 0 or ln < 0:
             return None
         return Mmap(a, ln, _fast_flag(F.Prot, parts[2]), _fast_flag(F.MapFlags, parts[3]), fd,
                     off * 4096 if name == "mmap2" else off, path)
@@ -73,20 +82,20 @@ def fast_typed(name: str, text: str) -> Decoded | None:
         if n != 2:
             return None
         a, ln = fi(parts[0]), fi(parts[1])
-        return None if a is None or ln is None else Munmap(a, ln)
+        return None if a is None or ln is None or a < 0 or ln < 0 else Munmap(a, ln)
     if name == "mprotect":
         if n != 3:
             return None
         a, ln = fi(parts[0]), fi(parts[1])
-        return None if a is None or ln is None else Mprotect(a, ln, _fast_flag(F.Prot, parts[2]))
+        return None if a is None or ln is None or a < 0 or ln < 0 else Mprotect(a, ln, _fast_flag(F.Prot, parts[2]))
     if name == "madvise":
         if n != 3:
             return None
         a, ln = fi(parts[0]), fi(parts[1])
-        return None if a is None or ln is None else Madvise(a, ln, _fast_flag(F.Advice, parts[2]))
+        return None if a is None or ln is None or a < 0 or ln < 0 else Madvise(a, ln, _fast_flag(F.Advice, parts[2]))
     if name == "brk":
         a = fi(text) if n == 1 else None
-        return None if a is None else Brk(a)
+        return None if a is None or a < 0 else Brk(a)
     if name == "execve":
         return fast_execve(text)
     if name == "exit_group" or name == "exit":

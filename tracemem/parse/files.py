@@ -76,10 +76,13 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
             batches = parse_blocks(source.label, _chain(first, blocks), report, source.default_pid,
                                    fast, columns, n_workers, clocks, executor)
             fmt = "strace"
+        unapplied: list[Any] = [0, None]
         for batch in batches:
             if strict and len(report.errors) > errors_before:
                 _raise_first(report, errors_before)
             count = len(batch["state"])
+            if "errno" in batch and "line" in batch and count - batch["decode_error"].count(None):
+                _unapplied(batch, unapplied)
             batch["seq"] = list(range(seq, seq + count))
             batch["file"] = [source.label] * count
             seq += count
@@ -92,6 +95,12 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
             yield batch
         if strict and len(report.errors) > errors_before:
             _raise_first(report, errors_before)
+        if unapplied[0]:
+            line, name, why = unapplied[1]
+            report.notes.append(
+                f"{source.label}: {unapplied[0]:,} memory or process call(s) that the log shows succeeding could "
+                f"not be decoded and are not applied to the address space (decode_error says why; the first: "
+                f"line {line}, {name}: {why})")
         report.formats[source.label] = fmt
         if fmt == "dtruss":
             kinds.add("record order")
@@ -103,6 +112,19 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
                 "(capture one with: strace -f -ttt -T -y -o run.trace <command>)"
             )
     report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
+
+
+def _unapplied(batch: Batch, acc: list[Any]) -> None:
+    """Count the calls with a decode error that did not fail (the model would apply them, and
+    cannot); keep the first one's line, name and reason."""
+    from .decode import DECODED_SYSCALLS
+
+    names, errnos, lines = batch["syscall"], batch["errno"], batch["line"]
+    for i, why in enumerate(batch["decode_error"]):
+        if why is not None and errnos[i] is None and names[i] in DECODED_SYSCALLS:
+            acc[0] += 1
+            if acc[1] is None:
+                acc[1] = (lines[i], names[i], why)
 
 
 def _chain(first: tuple[bytes, int] | None, rest: Iterator[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:

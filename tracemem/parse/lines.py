@@ -50,6 +50,14 @@ class LineSyntaxError(Exception):
         self.at_end = at_end
 
 
+class LineRangeError(LineSyntaxError):
+    """A line the grammar takes whose number is out of range (a pid, a time of day): an error
+    whatever the line looks like, never program output."""
+
+    def __init__(self, column: int, reason: str):
+        super().__init__(column, reason, False)
+
+
 def _pid(tok: Token) -> int:
     text = str(tok)
     if text.startswith("[pid"):
@@ -58,8 +66,57 @@ def _pid(tok: Token) -> int:
     return int(text[:cut] if cut >= 0 else text)
 
 
+#: The longest pid: nine digits, as a bare prefix has (Linux's pid_max is at most 4194304).
+PID_DIGITS = 9
+#: An epoch stamp without a fraction (-ttt at precision s) has 10 or 11 digits (until year 5138):
+#: a longer leading number is neither a pid nor a time.
+EPOCH_DIGITS = 11
+
+
+def _check_pid(tok: Token) -> None:
+    """The range the grammar does not say: a [pid N] of more than nine digits is no pid."""
+    text = str(tok)
+    if not text.startswith("[pid"):
+        return
+    digits = text[4:].lstrip(" ")
+    end = len(digits) - len(digits.lstrip("0123456789"))
+    if end > PID_DIGITS:
+        column = (tok.column or 1) + len(text) - len(digits)
+        raise LineRangeError(column, f"pid {digits[:end]} is out of range (a pid has at most {PID_DIGITS} "
+                                     "digits; Linux's pid_max is at most 4194304)")
+
+
+def _check_stamp(tok: Token) -> None:
+    """The ranges the grammar does not say: a -t/-tt time of day has hours 0-23 and minutes and
+    seconds 0-59; an epoch stamp without a fraction has 10 or 11 digits."""
+    text = str(tok)
+    column = tok.column or 1
+    if text[2:3] == ":":
+        if int(text[:2]) > 23 or int(text[3:5]) > 59 or int(text[6:8]) > 59:
+            raise LineRangeError(column, f"time {text} is not a time of day (hours 0-23, minutes and seconds "
+                                         "0-59)")
+    elif "." not in text and len(text) > EPOCH_DIGITS:
+        raise LineRangeError(column, f"a leading number of {len(text)} digits is neither a pid (at most "
+                                     f"{PID_DIGITS} digits) nor a timestamp (epoch seconds have 10 or 11)")
+
+
+#: a leading number too long for a pid before a timestamp and a call ("12345678901 1.5 mmap(")
+_LONG_PID = re.compile(r"[ \t]*(\d{10,})[ \t]+[\d:.]+[ \t]+(?:[A-Za-z_]|<\.\.\. )")
+
+
 def lark_line(text: str) -> LineRecord:
     """Parse one line with the grammar. Raises LineSyntaxError."""
+    try:
+        return _lark_line(text)
+    except LineSyntaxError:
+        m = _LONG_PID.match(text)
+        if m is not None:
+            raise LineRangeError(m.start(1) + 1, f"pid {m.group(1)} is out of range (a pid has at most "
+                                                 f"{PID_DIGITS} digits; Linux's pid_max is at most 4194304)") from None
+        raise
+
+
+def _lark_line(text: str) -> LineRecord:
     try:
         tree = strace_parser().parse(text, start="line")
     except UnexpectedEOF:
@@ -105,9 +162,13 @@ def _record(tree: Tree[Any]) -> LineRecord:
     for child in tree.children[:-1]:
         data = child.data
         if data == "pid":
-            pid = _pid(cast(Token, child.children[0]))
+            tok = cast(Token, child.children[0])
+            _check_pid(tok)
+            pid = _pid(tok)
         elif data == "stamp":
-            stamp = str(child.children[0])
+            tok = cast(Token, child.children[0])
+            _check_stamp(tok)
+            stamp = str(tok)
         elif data == "relstamp":
             rel = str(child.children[0])[2:-1].strip()
         elif data == "sysno":
@@ -153,9 +214,11 @@ def _record(tree: Tree[Any]) -> LineRecord:
 # The fast path
 # ----------------------------------------------------------------------------------------------
 
+# The prefix of the grammar, with the ranges lark_line checks after its parse (a [pid N] of nine
+# digits at most, a time of day, an epoch stamp of 10 or 11 digits): other lines go to Lark.
 _PREFIX = (
-    r"[ \t]*(?:(?P<pid>\d{1,9})[ \t]+|\[pid +(?P<pidb>\d+)\][ \t]*)?"
-    r"(?:(?P<stamp>\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,})[ \t]+)?"
+    r"[ \t]*(?:(?P<pid>\d{1,9})[ \t]+|\[pid +(?P<pidb>\d{1,9})\][ \t]*)?"
+    r"(?:(?P<stamp>(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,11})[ \t]+)?"
 )
 _NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
 

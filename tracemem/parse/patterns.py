@@ -20,9 +20,12 @@ class BlockPatterns:
 
     def __init__(self) -> None:
         t = terminal_regex
+        # the grammar's prefix with the ranges lark_line checks (lines.py: a [pid N] of nine
+        # digits at most, a time of day, an epoch stamp of 10 or 11 digits): a line out of
+        # them is "other" here, and the per-line code reports it
         prefix = (
-            r"[ \t]*(?:(\d{1,9})[ \t]+|\[pid +(\d+)\][ \t]*)?"
-            r"(?:(\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,})[ \t]+)?"
+            r"[ \t]*(?:(\d{1,9})[ \t]+|\[pid +(\d{1,9})\][ \t]*)?"
+            r"(?:((?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?|\d+\.\d{1,9}|\d{10,11})[ \t]+)?"
         )
         name = r"(?:([A-Za-z_][A-Za-z0-9_]*)\(|<\.\.\. ([A-Za-z_][A-Za-z0-9_]*) resumed>)"
         tail = r"(?:[ \t]*(<unfinished \.\.\.>)|\)[ \t]*=[ \t]*(" + t("RETVAL") + r")(.*))"

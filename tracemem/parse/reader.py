@@ -15,12 +15,15 @@ import re
 
 from ..events import ParseReport
 from . import strace as _strace
-from .decode import DECODED_SYSCALLS
+from .decode import CHECKED_SYSCALLS
 from .patterns import ANSI, block_patterns
 from .rows import Bulk, Item, RegexBulk, ScannedBulk
 from .statemachine import LineStateMachine
 
 _SPECIAL_KINDS = re.compile(rb"[XG]")
+#: the syscalls whose argument text columns.py reads when no args column is asked for: the
+#: decoded ones, and shmget (the size the model keys a segment by is checked there)
+_ARGS_FOR = CHECKED_SYSCALLS
 
 
 class StraceFileReader(LineStateMachine):
@@ -45,7 +48,10 @@ class StraceFileReader(LineStateMachine):
         #: the scanner's columns to build (see scan_mask)
         self.scan_mask = _strace.scan_mask(columns)
         #: syscall names whose argument text is needed (None: all); the others' may be left out
-        self.args_for = None if columns is None or "args" in columns else DECODED_SYSCALLS
+        #: (the scanner then builds return values and errnos only for those rows too)
+        self.args_for = None if columns is None or {"args", "ret", "ret_text", "errno"} & set(columns) else _ARGS_FOR
+        if self.args_for is None:
+            self.scan_mask |= 1 << 6 | 1 << 7  # (every row's: columns.py checks the decoded calls' ranges)
 
     def feed_lines(self, lines: list[str]) -> list[Item]:
         """Parse a block line by line (see :meth:`LineStateMachine.feed_lines`): nothing in bulk."""
@@ -100,6 +106,9 @@ class StraceFileReader(LineStateMachine):
         elif default_pid is None and (any(NM) or any(RN)):
             self.unprefixed = True
         special = [i for i, (nm, u, e) in enumerate(zip(NM, UF, RS)) if not nm or u or e]
+        if max(map(len, RT)) > 17:
+            # a return value that may not fit in 64 signed bits: the row path reports it
+            special = sorted(set(special).union(i for i, r in enumerate(RT) if len(r) > 17))
         if special:
             frames = [i - 1 for i in special if OT[i][:3] == " > " or OT[i][:2] == "> "]
             if frames:

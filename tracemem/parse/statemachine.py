@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from ..events import LineIssue, ParseReport, Skip
-from .lines import LineRecord, LineSyntaxError, fast_line, lark_line
+from .lines import LineRangeError, LineRecord, LineSyntaxError, fast_line, lark_line
 from .patterns import ANSI, block_patterns
 from .rows import COMPLETE, DETACHED, RESUMED_ONLY, UNFINISHED, FrameTarget, Flush, Item, Marker, Orphan, \
     Row, Stamp
@@ -31,7 +31,7 @@ from ..text import export_text
 
 _GLUED_NOTICE = re.compile(r"strace: Process \d+ (?:attached|detached)")
 _LOOKS_LIKE_CALL = re.compile(
-    r"[ \t]*(?:\d{1,9}(?:<[^<>\n]*>)?[ \t]+|\[pid +\d+[^\]]*\][ \t]*)?(?:[\d:.]+[ \t]+)?(?:\(\+ *[\d.]+\)[ \t]+)?"
+    r"[ \t]*(?:\d+(?:<[^<>\n]*>)?[ \t]+|\[pid +\d+[^\]]*\][ \t]*)?(?:[\d:.]+[ \t]+)?(?:\(\+ *[\d.]+\)[ \t]+)?"
     r"(?:\[[ \d]+\][ \t]+)?(?:\[[0-9a-f?]+\][ \t]+)?(?:[A-Za-z_][A-Za-z0-9_]*\(|<\.\.\. )"
 )
 _SUPERSEDED = re.compile(r"\+\+\+ superseded by execve in pid (\d+) \+\+\+")
@@ -405,7 +405,7 @@ class LineStateMachine:
         try:
             rec = lark_line(text)
         except LineSyntaxError as exc:
-            if not _LOOKS_LIKE_CALL.match(text):
+            if not _LOOKS_LIKE_CALL.match(text) and not isinstance(exc, LineRangeError):
                 self.report.skip(Skip.PROGRAM_OUTPUT)
             elif exc.at_end:
                 # Program output (or a notice) split this call; the next line may complete it.
@@ -474,6 +474,8 @@ class LineStateMachine:
             return True
         try:
             rec = lark_line(text)
+        except LineRangeError:
+            return True
         except LineSyntaxError:
             return bool(_LOOKS_LIKE_CALL.match(text))
         return rec.kind not in ("summary_row", "frame")

@@ -32,7 +32,7 @@ try:  # the compiled line splitter (tracemem/parse/_scan.c); optional, the pure-
     from . import _scan
 
     # a build left from an older _scan.c (an editable install not rebuilt) is not used
-    _SCAN = _scan.scan if getattr(_scan, "ABI", None) == 2 else None
+    _SCAN = _scan.scan if getattr(_scan, "ABI", None) == 3 else None
 except ImportError:  # pragma: no cover - no compiler when the package was built
     _SCAN = None
 
@@ -44,13 +44,18 @@ USE_SCANNER = _SCAN is not None and not os.environ.get("TRACEMEM_PURE_PYTHON")
 _SCAN_COLUMNS = {"line": 0, "end_line": 1, "pid": 2, "time": 3, "syscall": 4, "args": 5, "ret": 6,
                  "ret_text": 6, "errno": 7, "errmsg": 8, "ret_detail": 9, "duration": 10}
 _ALL_SCAN = (1 << 11) - 1
+#: the return value and errno columns only for the rows whose arguments are built (see _scan.c)
+SPARSE = 1 << 11
 
 
 def scan_mask(columns: tuple[str, ...] | None) -> int:
-    """The scanner columns a column selection needs (arguments always: decoding uses them)."""
+    """The scanner columns a column selection needs."""
     if columns is None:
         return _ALL_SCAN
-    mask = 1 << 5
+    # arguments always (decoding uses them); the return value and errno of the rows whose
+    # arguments are built (SPARSE), which tell whether the model applies a decoded call
+    # (columns.py checks the range of those it would)
+    mask = 1 << 5 | SPARSE
     for name in columns:
         if name in _SCAN_COLUMNS:
             mask |= 1 << _SCAN_COLUMNS[name]
