@@ -286,3 +286,31 @@ def test_time_of_day_out_of_range_is_a_line_error(tmp_path: Path, both_paths: st
     assert "not a time of day" in stats["error_details"][0]["reason"]
     assert stats["parsed"] == 2 and stats["skipped"] == {"signal": 1}
     assert run("stats", str(log), "--strict").exit_code == 1
+
+
+# --- 4. line ends -------------------------------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "go-http.trace"
+
+
+@pytest.mark.parametrize("ends", [b"\r", b"\r\n"], ids=["CR", "CRLF"])
+def test_cr_and_crlf_line_ends(tmp_path: Path, both_paths: str, ends: bytes) -> None:
+    """Old Mac line ends (every LF a CR) are line ends, as CR LF are: nothing is lost."""
+    log = tmp_path / "t.trace"
+    log.write_bytes(SAMPLE.read_bytes().replace(b"\n", ends))
+    want = json.loads(run("stats", str(SAMPLE), "--json").stdout)
+    got = json.loads(run("stats", str(log), "--json").stdout)
+    for key in ("lines", "parsed", "skipped", "errors", "events", "syscalls", "pids", "decode_errors"):
+        assert got[key] == want[key], key
+    a = tracemem.read_trace(SAMPLE).df
+    b = tracemem.read_trace(log).df
+    assert b["line"].tolist() == a["line"].tolist() and b["args"].tolist() == a["args"].tolist()
+    assert run("summary", str(log)).exit_code == 0
+
+
+def test_cr_line_ends_keep_line_numbers(tmp_path: Path) -> None:
+    log = tmp_path / "t.trace"
+    log.write_bytes(f"100 1.0 {MMAP}\r100 1.1 mmap(NULL, 4096\r100 1.2 {MMAP}\r".encode())
+    stats = json.loads(run("stats", str(log), "--json").stdout)
+    assert stats["lines"] == 3 and stats["events"] == 2 and stats["errors"] == 1
+    assert stats["error_details"][0]["line"] == 2

@@ -154,7 +154,9 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
     """Blocks of whole lines as bytes, each with the number of its first line.
 
     A block never starts with a ``-k`` stack-frame line (" > ..."), so frames stay with their
-    syscall line. Decompression is streamed.
+    syscall line. Decompression is streamed. A file whose first block has no LF but CRs (old Mac
+    line ends) has its CRs read as line ends (CR LF as one); CR LF files are split as LF files
+    (split_lines drops the CR).
     """
     raw = _open_binary(source)
     try:
@@ -162,6 +164,8 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
         buf = b""
         line = 1
         want = min(first, size)
+        cr_ends: bool | None = None  # decided on the first block: old Mac line ends (CR only)
+        held = b""
         while True:
             try:
                 data = stream.read(want)
@@ -172,8 +176,21 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
                 if type(exc).__name__ == "ZstdError":
                     raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
                 raise
+            if cr_ends is None and (b"\n" in data or b"\r" in data):
+                # a file whose lines end in a lone CR (every \n of it replaced by \r): its CRs are
+                # the line ends, else it is one huge line error and every event is lost (CR LF
+                # ends are read right either way)
+                cr_ends = b"\n" not in data
             if not data:
+                if held:
+                    buf += b"\n"  # the file's last CR
                 break
+            if cr_ends:
+                data = held + data
+                held = b""
+                if data.endswith(b"\r"):
+                    data, held = data[:-1], b"\r"  # (a CR LF cut between two reads stays one end)
+                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             buf += data
             # Cut after a newline whose next line is complete in the buffer and not a frame.
             cut = buf.rfind(b"\n", 0, len(buf) - 1)
