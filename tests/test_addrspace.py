@@ -234,7 +234,7 @@ def test_released_pages_move_with_mremap() -> None:
 
 fork_ops = st.lists(st.tuples(
     st.sampled_from(["mmap", "munmap", "mprotect", "hugepage", "dontfork", "fork", "switch"]),
-    st.integers(0, PAGES - 1), st.integers(1, 16), st.sampled_from([NONE, R, RW]),
+    st.integers(0, PAGES - 1), st.integers(1, PAGES), st.sampled_from([NONE, R, RW]),
     st.sampled_from(["a", "b", "c"])), max_size=60)
 
 
@@ -310,5 +310,33 @@ def test_chunked_index_and_shared_forks_match_page_maps(steps) -> None:
                 space.madvise(addr, length, int(Advice.MADV_HUGEPAGE))
         for space, pages in zip(spaces, models):
             _check(space, pages)
+    finally:
+        addrspace.CHUNK = saved
+
+
+def test_a_change_over_many_regions_is_spliced_in_whole() -> None:
+    """mprotect, madvise and mlock over more than 16 regions build the merged run apart and
+    splice it into the index at once (RegionIndex.splice), in tiny chunks here; holes stay."""
+    from tracemem.space import addrspace
+
+    saved = addrspace.CHUNK
+    addrspace.CHUNK = 2
+    try:
+        space = AddressSpace()
+        space.mmap(BASE, 200 * P, RW, PA | FIXED)
+        for i in range(0, 200, 2):
+            space.mprotect(BASE + i * P, P, R)
+        space.munmap(BASE + 101 * P, P)          # a hole in the middle
+        parent = space.fork()
+        assert space.map_count == 199
+        space.mprotect(BASE + 10 * P, 180 * P, NONE)
+        _check(space, {p: (R if p % 2 == 0 else RW) if p < 10 or p >= 190 else NONE
+                       for p in range(200) if p != 101})
+        assert space.map_count == 10 + 2 + 10
+        _check(parent, {p: R if p % 2 == 0 else RW for p in range(200) if p != 101})
+        space.madvise(BASE, 200 * P, int(Advice.MADV_HUGEPAGE))
+        assert space.map_count == 10 + 2 + 10 and all(r.hugepage == 1 for r in space)
+        _check(space, {p: (R if p % 2 == 0 else RW) if p < 10 or p >= 190 else NONE
+                       for p in range(200) if p != 101})
     finally:
         addrspace.CHUNK = saved

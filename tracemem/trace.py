@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, TypedDict, Union
 
 from .errors import UsageError
+from .flags import MapFlags, Prot
 from .events import Brk, Decoded, Mmap, Mprotect, Munmap, ParseReport, State, SyscallEvent
 from .parse.files import PathsLike as PathsLike, iter_batches
 from .table import Batch, batch_events, empty_batch, events_frame
@@ -351,8 +352,6 @@ _REMADE = frozenset(("munmap", "mprotect", "mmap", "mmap2", "brk"))
 def _remake(syscall: str, addr: int, length: int | None, prot: int | None, flags: int | None, fd: int | None,
             offset: int | None, fd_path: str | None, raw_flags: int | None, vm_tag: int | None) -> Decoded:
     """The record of a munmap, mprotect, mmap or brk from its table columns (see _in_columns)."""
-    from .flags import MapFlags, Prot
-
     if syscall == "munmap":
         return Munmap(addr, length)  # type: ignore[arg-type]
     if syscall == "mprotect":

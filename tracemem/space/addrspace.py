@@ -330,6 +330,59 @@ class RegionIndex:
             c += 1
         return out
 
+    def replace_one(self, old: "Region", pieces: list["Region"]) -> None:
+        """Replace the region ``old`` by ``pieces`` (sorted, within its range): a split in one
+        chunk operation (an mprotect of part of a region makes up to three)."""
+        c = bisect_right(self._mins, old.start) - 1
+        chunk = self._writable(c)
+        keys = chunk.keys
+        i = bisect_left(keys, old.start)
+        keys[i:i + 1] = [p.start for p in pieces]
+        chunk.vals[i:i + 1] = pieces
+        if i == 0:
+            self._mins[c] = keys[0]
+        self.count += len(pieces) - 1
+        count = self._count
+        count(old, -1)
+        for p in pieces:
+            count(p, 1)
+        if len(keys) > 2 * CHUNK:
+            self._split(c)
+
+    def splice(self, start: int, end: int, new: list["Region"]) -> None:
+        """Replace every region starting in [start, end) by ``new`` (sorted, inside the range):
+        the chunks they touch are rebuilt at once, O(changed + CHUNK) whatever the count."""
+        mins = self._mins
+        chunks = self._chunks
+        c0 = max(bisect_right(mins, start) - 1, 0)
+        c1 = max(bisect_right(mins, end - 1) - 1, 0) if chunks else -1
+        keys: list[int] = []
+        vals: list[Region] = []
+        if chunks:
+            first, last = chunks[c0], chunks[c1]
+            i = bisect_left(first.keys, start)
+            j = bisect_left(last.keys, end)
+            if c0 == c1:
+                old = first.vals[i:j]
+            else:
+                old = first.vals[i:] + [r for c in range(c0 + 1, c1) for r in chunks[c].vals] + last.vals[:j]
+            for r in old:
+                self._count(r, -1)
+            self.count -= len(old)
+            keys = first.keys[:i] + [r.start for r in new] + last.keys[j:]
+            vals = first.vals[:i] + new + last.vals[j:]
+        else:
+            c0, c1 = 0, -1
+            keys, vals = [r.start for r in new], list(new)
+        for r in new:
+            self._count(r, 1)
+        self.count += len(new)
+        step = CHUNK
+        fresh = [_Chunk(keys[k:k + step], vals[k:k + step]) for k in range(0, len(keys), step)]
+        chunks[c0:c1 + 1] = fresh
+        mins[c0:c1 + 1] = [f.keys[0] for f in fresh]
+        self._own[c0:c1 + 1] = [True] * len(fresh)
+
     def keys(self) -> list[int]:
         return [k for chunk in self._chunks for k in chunk.keys]
 
@@ -538,6 +591,20 @@ class AddressSpace:
         held both versions of every region, and deleted merged keys one at a time)."""
         pieces = self._carve(start, end)
         regions = self.regions
+        if len(pieces) > 16:
+            # many regions: the changed and merged run is made apart, then spliced in at once
+            run: list[Region] = []
+            for i, piece in enumerate(pieces):
+                pieces[i] = _GONE
+                new = change(piece)
+                if run and run[-1].mergeable(new):
+                    run[-1] = _new(Region, (run[-1][0], new[1], *run[-1][2:]))
+                else:
+                    run.append(new)
+            regions.splice(start, end, run)
+            self._merge_around(start, start)
+            self._merge_around(end, end)
+            return
         cur: Region | None = None
         written = True
         for i, piece in enumerate(pieces):
@@ -687,11 +754,13 @@ class AddressSpace:
             if new is mid:
                 return  # nothing changes
             if addr > start:
-                regions[start] = cut(r, start, addr)
-            regions[addr] = new
-            if end < r.end:
-                regions[end] = cut(r, end, r.end)
+                regions.replace_one(r, [cut(r, start, addr), new, cut(r, end, r.end)] if end < r.end
+                                    else [cut(r, start, addr), new])
+            elif end < r.end:
+                regions.replace_one(r, [new, cut(r, end, r.end)])
             else:
+                regions[addr] = new
+            if end == r.end:
                 nxt = regions.get(end)
                 if nxt is not None and new.mergeable(nxt):
                     del regions[end]
