@@ -314,3 +314,135 @@ def test_cr_line_ends_keep_line_numbers(tmp_path: Path) -> None:
     stats = json.loads(run("stats", str(log), "--json").stdout)
     assert stats["lines"] == 3 and stats["events"] == 2 and stats["errors"] == 1
     assert stats["error_details"][0]["line"] == 2
+
+
+# --- 5. output paths, input paths, standard streams ---------------------------------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+LONG = "x" * 300  # past NAME_MAX (255): ENAMETOOLONG
+
+
+def _tracemem(*args: str, stdin: int | None = None, stdout: int | None = subprocess.PIPE,
+              stderr: int | None = subprocess.PIPE, pass_fds: tuple[int, ...] = (),
+              prefix: tuple[str, ...] = (), cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*prefix, sys.executable, "-m", "tracemem", *args], stdin=stdin, stdout=stdout,
+                          stderr=stderr, pass_fds=pass_fds, cwd=cwd, timeout=120)
+
+
+def _no_traceback(done: subprocess.CompletedProcess[bytes]) -> str:
+    err = (done.stderr or b"").decode("utf-8", "replace")
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("command,suffix", [("parse", ".csv"), ("timeline", ".parquet"), ("plot", ".png")])
+@pytest.mark.parametrize("case", ["folder", "missing-folder", "proc", "name-too-long", "folder-too-long",
+                                  "unknown-suffix", "no-suffix"])
+def test_bad_output_path_is_refused_before_the_parse(tmp_path: Path, command: str, suffix: str, case: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dir").mkdir()
+    out = {"folder": str(tmp_path / "dir"), "missing-folder": str(tmp_path / "nope" / f"x{suffix}"),
+           "proc": f"/proc/x{suffix}", "name-too-long": str(tmp_path / f"{LONG}{suffix}"),
+           "folder-too-long": str(tmp_path / LONG / f"x{suffix}"), "unknown-suffix": str(tmp_path / "x.txt"),
+           "no-suffix": str(tmp_path / "x")}[case]
+    if case == "proc" and not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc")
+    parsed = []
+    import tracemem.trace as trace_module
+
+    def no_parse(*args: object, **kw: object) -> None:  # the check comes first: no parse at all
+        parsed.append(args)
+        raise AssertionError("parsed before the output path was checked")
+
+    monkeypatch.setattr(trace_module, "read_trace", no_parse)
+    monkeypatch.setattr("tracemem.parse.files.iter_batches", no_parse)
+    result = run(command, str(SAMPLE), "-o", out)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and not parsed
+    assert not os.path.exists(out) or os.path.isdir(out)
+    assert not any(p.name.startswith("x") for p in tmp_path.iterdir())
+
+
+def test_read_only_folder_is_refused(tmp_path: Path) -> None:
+    """As root the permission bits do not stop a write: the check runs as nobody then."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="tracemem-ro-"))  # (pytest's tmp_path is not open to nobody)
+    try:
+        os.chmod(base, 0o755)
+        ro = base / "ro"
+        ro.mkdir()
+        log = base / "t.trace"
+        shutil.copy(SAMPLE, log)
+        os.chmod(log, 0o644)
+        os.chmod(ro, 0o555)
+        prefix: tuple[str, ...] = ()
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root without setpriv")
+            prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        for command, suffix in (("parse", ".csv"), ("timeline", ".csv"), ("plot", ".png")):
+            done = _tracemem(command, str(log), "-o", str(ro / f"x{suffix}"), prefix=prefix, cwd=str(base))
+            err = _no_traceback(done)
+            assert done.returncode == 2 and "not writable" in err, err
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_input_path_too_long(tmp_path: Path) -> None:
+    for name in (str(tmp_path / f"{LONG}.trace"), str(tmp_path / LONG / LONG)):
+        result = run("stats", name)
+        assert result.exit_code == 2 and "File name too long" in result.stderr
+
+
+def test_closed_standard_input() -> None:
+    # (subprocess cannot leave fd 0 closed: a shell does it)
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m tracemem stats - <&-'], capture_output=True, timeout=60)
+    err = _no_traceback(done)
+    assert done.returncode == 2 and "standard input is closed" in err
+
+
+STREAM_COMMANDS = [["stats"], ["stats", "--json"], ["summary"], ["summary", "--json"], ["maps"], ["phases"],
+                   ["phases", "--json"]]
+
+
+@pytest.mark.parametrize("command", STREAM_COMMANDS, ids=" ".join)
+def test_full_disk_on_standard_output(command: list[str]) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "wb") as full:
+        done = _tracemem(command[0], str(SAMPLE), *command[1:], stdout=full.fileno())
+    err = _no_traceback(done)
+    assert done.returncode == 2 and "standard output: cannot write (No space left on device)" in err
+
+
+@pytest.mark.parametrize("command", STREAM_COMMANDS, ids=" ".join)
+def test_closed_standard_output(command: list[str]) -> None:
+    args = " ".join(command[1:])
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m tracemem {command[0]} "{SAMPLE}" {args} >&-'],
+                          capture_output=False, stderr=subprocess.PIPE, timeout=60)
+    err = _no_traceback(done)
+    assert done.returncode == 2 and "standard output: cannot write" in err
+
+
+def test_closed_stderr_and_full_stdout() -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m tracemem stats "{SAMPLE}" >/dev/full 2>&-'],
+                          timeout=60)
+    assert done.returncode == 2
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m tracemem summary "{SAMPLE}" >/dev/null 2>&-'],
+                          timeout=60)
+    assert done.returncode == 0
+
+
+def test_timeline_written_while_stdout_is_full(tmp_path: Path) -> None:
+    """timeline and parse write their file, not standard output: a full stdout does not matter."""
+    with open("/dev/full", "wb") as full:
+        done = _tracemem("timeline", str(SAMPLE), "-o", str(tmp_path / "t.csv"), stdout=full.fileno())
+    _no_traceback(done)
+    assert done.returncode == 0 and (tmp_path / "t.csv").stat().st_size > 0

@@ -9,14 +9,14 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, TypedDict
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, TextIO, TypedDict
 
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import InputError, TraceParseError, TracememError, UsageError
+from .errors import InputError, OutputError, TraceParseError, TracememError, UsageError
 from .events import ParseReport
 from .reporters.tables import cell
 from .text import printable
@@ -55,17 +55,80 @@ app = typer.Typer(
 )
 
 
+class _Stream:
+    """A standard stream for a rich Console, looked up when written (a test runner swaps them):
+    a closed stream (``>&-``: None), a full disk (``> /dev/full``) or a closed pipe is an
+    OutputError for standard output (exit code 2, said on stderr) and silence for stderr."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _file(self) -> "TextIO | None":
+        file: TextIO | None = getattr(sys, self.name)
+        return file
+
+    def write(self, text: str) -> int:
+        file = self._file()
+        if file is None:
+            return self._fail("it is closed")
+        try:
+            return file.write(text)
+        except (OSError, ValueError) as exc:
+            return self._fail(getattr(exc, "strerror", None) or str(exc))
+
+    def flush(self) -> None:
+        file = self._file()
+        if file is None:
+            return
+        try:
+            file.flush()
+        except (OSError, ValueError) as exc:
+            self._fail(getattr(exc, "strerror", None) or str(exc))
+
+    def isatty(self) -> bool:
+        file = self._file()
+        try:
+            return bool(file is not None and file.isatty())
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        file = self._file()
+        if file is None:
+            raise OSError("closed")
+        return file.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._file(), "encoding", None) or "utf-8"
+
+    def _fail(self, why: str) -> int:
+        # what is still buffered for the stream would fail again when Python exits: it goes to
+        # /dev/null (the error is said once, here)
+        file = self._file()
+        try:
+            if file is not None:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, file.fileno())
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        if self.name == "stderr":
+            return 0
+        raise OutputError(f"standard output: cannot write ({why})")
+
+
 def _stdout_width() -> int | None:
     """Tables written to a pipe or file are never cut to 80 columns (rich's default there):
     COLUMNS when set, else wide enough for any table."""
-    if sys.stdout.isatty():
+    if _Stream("stdout").isatty():
         return None
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) > 0 else 10_000
 
 
-stdout = Console(highlight=False, soft_wrap=True, width=_stdout_width())
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True, width=_stdout_width())  # type: ignore[arg-type]
+stderr = Console(file=_Stream("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 
 LogsArg = typer.Argument(..., help="strace or dtruss log files (.gz/.xz/.zst too), globs, or - for standard input.")
 StrictOpt = typer.Option(False, "--strict", help="Stop with exit code 1 at the first line error.")
@@ -87,7 +150,7 @@ PhaseOpt = typer.Option(None, "--phase", help="A phase of your own: NAME=SECONDS
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     """A line counter on stderr while parsing, only when stderr is a terminal."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or not _Stream("stderr").isatty():
         yield None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -191,8 +254,8 @@ def parse(
     from .reporters.export import check_writable, output_format, write_batches, write_events
     from .trace import read_trace
 
-    output_format(output)
     check_writable(output, [s.path for s in expand(logs)])
+    output_format(output)
     report = ParseReport()
     with _progress(progress) as on_lines:
         if len(expand(logs)) > 1:
@@ -223,9 +286,9 @@ def timeline(
     from .parse.source import expand
     from .reporters.export import check_writable, output_format, write_table
 
+    check_writable(output, [s.path for s in expand(logs)])
     if output_format(output) == "jsonl":
         raise UsageError(f"{output}: the timeline is written as .parquet or .csv")
-    check_writable(output, [s.path for s in expand(logs)])
     options = _kernel(overcommit, uncharge_unfaulted)
     trace, regions = _load(logs, baseline, final)
     df = trace.timeline(regions, **options)
@@ -300,8 +363,8 @@ def plot(
     bad = [p for p in chosen if p not in ("map_count", "released")]
     if bad:
         raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
-    chart_format(output)
     check_writable(output, [s.path for s in expand(logs)])
+    chart_format(output)
     trace, regions = _load(logs, baseline, final)
     fig = _chart(trace, regions, phase or (), pid, log, chosen)
     save(fig, output)

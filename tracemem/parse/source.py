@@ -45,6 +45,14 @@ class Source:
 
 def expand(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
     """Expand globs and check that each input exists; pids from ``-ff`` style names."""
+    try:
+        return _expand(paths)
+    except OSError as exc:  # a name too long, a loop of links ...: what the file system says
+        name = exc.filename if isinstance(exc.filename, str) else ""
+        raise InputError(f"{export_text(name) or 'input'}: cannot open ({exc.strerror or exc})") from None
+
+
+def _expand(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
     if not paths:
         raise InputError("no trace given: pass one or more log files (or - for standard input)")
     out: list[Source] = []
@@ -81,6 +89,8 @@ def _ff_pid(name: str) -> int | None:
 
 def _open_binary(source: Source) -> BinaryIO:
     if source.path == "-":
+        if sys.stdin is None:
+            raise InputError("<stdin>: standard input is closed: pass the trace as a file, or pipe it in")
         return sys.stdin.buffer
     try:
         return open(source.path, "rb")
@@ -98,7 +108,10 @@ def _decompressed(raw: BinaryIO, label: str) -> _Readable:
     """Wrap a stream in the decompressor its first bytes call for (streamed, never whole)."""
     # (every raw stream here has readinto, which BinaryIO does not promise)
     peekable = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[type-var]
-    head = peekable.peek(6)[:6]
+    try:
+        head = peekable.peek(6)[:6]
+    except (OSError, ValueError) as exc:  # a folder given as standard input, a closed or bad stream
+        raise InputError(f"{label}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             if kind == "gzip":
@@ -204,7 +217,7 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
         if buf:
             yield buf, line
     finally:
-        if raw is not sys.stdin.buffer:
+        if sys.stdin is None or raw is not sys.stdin.buffer:
             raw.close()
 
 

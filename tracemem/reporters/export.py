@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import OutputError, UsageError
 from ..table import COLUMNS, Batch, empty_batch, events_frame, format_flags
-from ..text import export_text
+from ..text import export_text, printable
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 BATCH = 100_000
@@ -136,26 +136,50 @@ def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
 
 
 def check_writable(path: str | Path, inputs: Iterable[str] = ()) -> Path:
-    """Check, before any work, that ``path`` can be written: its folder exists and is writable,
-    it is not itself a folder, and it is none of the ``inputs`` (writing would truncate the
-    trace before it is read). Raises OutputError saying which."""
-    import os
+    """Check, before any work, that ``path`` can be written: it is not a folder, its folder
+    exists, it is none of the ``inputs`` (writing would truncate the trace before it is read),
+    and the file system lets it be created (tried: the file is opened for appending, which
+    changes nothing, and a file that was not there is removed again). Raises OutputError saying
+    which, also for a name too long or a folder where nothing can be made (/proc)."""
+    try:
+        return _check_writable(Path(path), path, inputs)
+    except OSError as exc:  # a name too long, a loop of links ...: whatever the file system says
+        raise OutputError(f"{printable(str(path))}: cannot write ({exc.strerror or exc})") from None
 
-    out = Path(path)
-    if out.exists():
+
+def _check_writable(out: Path, path: str | Path, inputs: Iterable[str]) -> Path:
+    import os
+    import stat
+
+    shown = printable(str(path))
+    if out.is_dir():
+        raise OutputError(f"{shown}: is a folder; give a file name (e.g. {printable(str(out / 'out'))}"
+                          f"{out.suffix or '.parquet'})")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{shown}: the folder {printable(str(parent))} does not exist; create it first")
+    if not parent.is_dir():
+        raise OutputError(f"{shown}: {printable(str(parent))} is not a folder")
+    existed = out.exists()
+    if existed:
         for name in inputs:
             if name != "-" and os.path.exists(name) and os.path.samefile(name, out):
-                raise OutputError(f"{path}: is also an input ({name}); writing it would destroy the trace "
-                                  "before it is read: choose another output")
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name (e.g. {out / 'out'}{out.suffix or '.parquet'})")
-    if not parent.exists():
-        raise OutputError(f"{path}: the folder {parent} does not exist; create it first")
-    if not parent.is_dir():
-        raise OutputError(f"{path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise OutputError(f"{path}: not writable (permissions); choose another place")
+                raise OutputError(f"{shown}: is also an input ({printable(name)}); writing it would destroy the "
+                                  "trace before it is read: choose another output")
+    if not os.access(parent, os.W_OK | os.X_OK) or (existed and not os.access(out, os.W_OK)):
+        raise OutputError(f"{shown}: not writable (permissions); choose another place")
+    if existed and not stat.S_ISREG(os.stat(out).st_mode):
+        return out  # a device or a pipe: opening it could block or write; the write will tell
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    except OSError as exc:
+        raise OutputError(f"{shown}: cannot write ({exc.strerror or exc}); choose another place") from None
+    os.close(fd)
+    if not existed:
+        try:
+            os.unlink(out)
+        except OSError:
+            pass
     return out
 
 
