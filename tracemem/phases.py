@@ -112,6 +112,11 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
             mask = events["syscall"].isin(list(rule["syscalls"])).to_numpy().copy()
             if rule.get("success"):
                 mask &= events["errno"].isna().to_numpy()
+            if "args" in rule:
+                # an anonymous mmap (fd -1) names no file: not searched (most mmaps of a big trace)
+                anon = events["syscall"].isin(["mmap", "mmap2"]).to_numpy() & (
+                    events["fd"].fillna(0).to_numpy(dtype="int64") < 0)
+                mask &= ~anon
             if "args" in rule or rule.get("thread"):
                 idx = mask.nonzero()[0]
                 args = events["args"].iloc[idx]

@@ -123,6 +123,7 @@ class Replayer:
         #: Timeline rows already turned into columns (apply_all packs them as it goes: a row
         #: tuple of Python ints costs about 430 bytes, its columns about 150).
         self._packed: list["pd.DataFrame"] = []
+        self._frame: tuple[tuple[int, int], "pd.DataFrame"] | None = None
         self.baseline: list["KernelRegion"] | None = None
         self.baseline_pid: int | None = None
         self.seeded = False
@@ -535,16 +536,37 @@ class Replayer:
 
     def frame(self) -> "pd.DataFrame":
         """The timeline: one row per change (columns TIMELINE_COLUMNS); addresses ``start`` and
-        ``end`` unsigned, the ledgers signed 64-bit."""
+        ``end`` unsigned, the ledgers signed 64-bit. The same DataFrame while no row is added
+        (copy it before changing it)."""
         import pandas as pd
 
-        parts = [*self._packed, _columns(self.rows)]
-        df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        key = (self.row_count, len(self.inferred))
+        if self._frame is not None and self._frame[0] == key:
+            return self._frame[1]
+        if self.rows or not self._packed:
+            self._pack()
+        parts = self._packed
+        if len(parts) == 1:
+            df = parts[0]
+        else:
+            # a column at a time, each part's copy dropped as it goes (pd.concat of the parts
+            # held the timeline twice)
+            given = self._frame[1] if self._frame is not None else None  # a caller may hold it
+            cols = {}
+            for name in TIMELINE_COLUMNS:
+                cols[name] = pd.concat([part[name] for part in parts], ignore_index=True)
+                for part in parts:
+                    if part is not given:
+                        del part[name]
+            df = pd.DataFrame(cols)
         df["syscall"] = df["syscall"].astype("category")
         df["role"] = df["role"].astype("category")
         if self.inferred:
             # the rows of tasks whose space was inferred are as sure as the inference
             df["uncertain"] = df["uncertain"] | df["pid"].isin(list(self.inferred)).fillna(False).astype(bool)
+        # kept as the one packed part, and for the next call while no row is added
+        self._packed = [df]
+        self._frame = (key, df)
         return df
 
 
