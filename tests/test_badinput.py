@@ -446,3 +446,63 @@ def test_timeline_written_while_stdout_is_full(tmp_path: Path) -> None:
         done = _tracemem("timeline", str(SAMPLE), "-o", str(tmp_path / "t.csv"), stdout=full.fileno())
     _no_traceback(done)
     assert done.returncode == 0 and (tmp_path / "t.csv").stat().st_size > 0
+
+
+# --- 6. logs that are not one run ---------------------------------------------------------
+
+CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
+DTRUSS_LOG = (b"\tPID/THRD  RELATIVE  ELAPSD    CPU SYSCALL(args) \t\t = return\n"
+              b" 4374/0x206a2:     15930       3      1 mmap(0xC000000000, 0x4000000, 0x0, 0x1002,"
+              b" 0xFFFFFFFFFFFFFFFF, 0x0)\t\t = 0xC000000000 0\n")
+
+
+def _two_runs(tmp_path: Path) -> None:
+    for run_name, files in (("run1", ("c-ff.ff.30658", "c-ff.ff.30659")), ("run2", ("go-ff.ff.30733", "go-ff.ff.30734"))):
+        for pid, name in zip((100, 101), files):
+            shutil.copy(CAPTURES / name, tmp_path / f"{run_name}.trace.{pid}")
+
+
+COMMANDS_6 = [["stats"], ["stats", "--json"], ["summary"], ["maps"], ["phases"], ["parse", "-o", "{out}.csv"],
+              ["timeline", "-o", "{out}.csv"], ["plot", "-o", "{out}.png"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS_6, ids=lambda c: " ".join(c).replace("{out}", ""))
+def test_two_ff_runs_with_the_same_pids_are_refused(tmp_path: Path, command: list[str]) -> None:
+    _two_runs(tmp_path)
+    args = [a.format(out=tmp_path / "out") for a in command]
+    result = run(args[0], str(tmp_path / "run*.trace.*"), *args[1:])
+    assert result.exit_code == 2
+    assert "run1.trace.100 and " in result.stderr and "run2.trace.100 both hold pid 100" in result.stderr
+    assert not list(tmp_path.glob("out*"))
+    # one run alone is fine
+    assert run("stats", str(tmp_path / "run1.trace.*")).exit_code == 0
+
+
+def test_two_ff_prefixes_are_refused(tmp_path: Path) -> None:
+    _two_runs(tmp_path)
+    (tmp_path / "run2.trace.100").rename(tmp_path / "run2.trace.200")
+    result = run("summary", str(tmp_path / "run1.trace.100"), str(tmp_path / "run2.trace.200"))
+    assert result.exit_code == 2 and "two runs" in result.stderr and "run2.trace.*" in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS_6, ids=lambda c: " ".join(c).replace("{out}", ""))
+def test_strace_and_dtruss_together_are_refused(tmp_path: Path, command: list[str]) -> None:
+    mac = tmp_path / "mac.dtruss"
+    mac.write_bytes(DTRUSS_LOG)
+    args = [a.format(out=tmp_path / "out") for a in command]
+    result = run(args[0], str(SAMPLE), str(mac), *args[1:])
+    assert result.exit_code == 2
+    assert "is a strace log" in result.stderr and "mac.dtruss a dtruss log" in result.stderr
+    assert not list(tmp_path.glob("out*"))
+
+
+def test_strace_on_stdin_with_dtruss(tmp_path: Path) -> None:
+    mac = tmp_path / "mac.dtruss"
+    mac.write_bytes(DTRUSS_LOG)
+    result = run("stats", "-", str(mac), input=SAMPLE.read_bytes())
+    assert result.exit_code == 2 and "<stdin> is a strace log" in result.stderr
+
+
+def test_same_file_twice_is_refused(tmp_path: Path) -> None:
+    result = run("stats", str(SAMPLE), str(SAMPLE))
+    assert result.exit_code == 2 and "given twice" in result.stderr

@@ -7,11 +7,12 @@ import os
 from concurrent.futures import Executor
 from typing import Any, Callable, Iterable, Iterator, Union
 
-from ..errors import InputError, TraceParseError
+from ..errors import InputError, TraceParseError, UsageError
 from ..events import ParseReport
 from .blocks import default_workers, parse_blocks
 from .dtruss import looks_like_dtruss
-from .source import CHUNK, expand, iter_byte_blocks
+from .source import CHUNK, Source, expand, ff_prefix, head as read_head, iter_byte_blocks
+from ..text import export_text
 from .clock import Clock
 
 #: One block of events: column name -> list of values (see tracemem.table).
@@ -49,6 +50,7 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
     """
     report = report if report is not None else ParseReport()
     sources = expand(_paths(paths))
+    check_together(sources)
     seq = 0
     kinds: set[str] = set()
     if columns is not None:
@@ -72,7 +74,9 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
         if looks_like_dtruss(head):
             batches = _dtruss_batches(source.label, first, blocks, report, columns)
             fmt = "dtruss"
+            _one_format(report, source.label, fmt)  # (standard input is told only here)
         else:
+            _one_format(report, source.label, "strace")
             batches = parse_blocks(source.label, _chain(first, blocks), report, source.default_pid,
                                    fast, columns, n_workers, clocks, executor)
             fmt = "strace"
@@ -112,6 +116,59 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
                 "(capture one with: strace -f -ttt -T -y -o run.trace <command>)"
             )
     report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
+
+
+def check_together(sources: list[Source]) -> None:
+    """Inputs that cannot be one trace are refused before any parse (UsageError, exit code 2),
+    naming the files: the same file twice, ``strace -ff`` files of two runs (two files with the
+    same pid, or two -o prefixes: each run writes one file per process), a strace log with a
+    dtruss log. Merged, they made one set of processes out of two runs."""
+    if len(sources) < 2:
+        return
+    seen: dict[tuple[int, int], str] = {}
+    for s in sources:
+        if s.path == "-":
+            continue
+        st = os.stat(s.path)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {s.label} are the same file, given twice: give it once")
+        seen[key] = s.label
+    ff = [s for s in sources if s.default_pid is not None]
+    by_pid: dict[int, str] = {}
+    for s in ff:
+        assert s.default_pid is not None
+        if s.default_pid in by_pid:
+            raise UsageError(
+                f"{by_pid[s.default_pid]} and {s.label} both hold pid {s.default_pid}: strace -ff files of two "
+                f"runs (a run writes one file per process); give the files of one run, e.g. "
+                f"'{export_text(ff_prefix(by_pid[s.default_pid]))}.*'")
+        by_pid[s.default_pid] = s.label
+    prefixes = dict.fromkeys(export_text(ff_prefix(s.path)) for s in ff)
+    if len(prefixes) > 1:
+        a, b = list(prefixes)[:2]
+        raise UsageError(f"strace -ff files of two runs ({a}.* and {b}.*): a run writes all its files with one "
+                         f"-o prefix; give the files of one run")
+    formats = {}
+    for s in sources:
+        text = read_head(s)
+        if text:
+            formats[s.label] = "dtruss" if looks_like_dtruss(text.decode("utf-8", "replace").split("\n")) else "strace"
+    if len(set(formats.values())) > 1:
+        _mixed(formats)
+
+
+def _one_format(report: ParseReport, label: str, fmt: str) -> None:
+    """A strace log and a dtruss log are not one run (standard input is told apart only here)."""
+    if any(f != fmt for f in report.formats.values()):
+        _mixed({**report.formats, label: fmt})
+
+
+def _mixed(formats: dict[str, str]) -> None:
+    strace = next(k for k, v in formats.items() if v == "strace")
+    dtruss = next(k for k, v in formats.items() if v == "dtruss")
+    raise UsageError(f"{strace} is a strace log (Linux) and {dtruss} a dtruss log (macOS): they cannot be one "
+                     "run; give them one at a time")
 
 
 def _unapplied(batch: Batch, acc: list[Any]) -> None:

@@ -163,6 +163,37 @@ class _ZstdStream:
         return b"".join(out)
 
 
+def head(source: Source, size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of an input (decompressed), for telling its format; b"" for
+    standard input (which cannot be read twice)."""
+    if source.path == "-":
+        return b""
+    raw = _open_binary(source)
+    try:
+        stream = _decompressed(raw, source.label)
+        try:
+            return stream.read(size)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+            raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
+        except Exception as exc:  # zstandard raises its own ZstdError
+            if type(exc).__name__ == "ZstdError":
+                raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
+            raise
+    finally:
+        raw.close()
+
+
+def ff_prefix(name: str) -> str:
+    """The name of an ``strace -ff`` file without its pid (and compression) suffix: the -o
+    prefix its run wrote every file with."""
+    base = name
+    for ext in (".gz", ".xz", ".zst", ".bz2"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    m = _FF_SUFFIX.search(base)
+    return base[: m.start()] if m else base
+
+
 def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) -> Iterator[tuple[bytes, int]]:
     """Blocks of whole lines as bytes, each with the number of its first line.
 
