@@ -506,3 +506,45 @@ def test_strace_on_stdin_with_dtruss(tmp_path: Path) -> None:
 def test_same_file_twice_is_refused(tmp_path: Path) -> None:
     result = run("stats", str(SAMPLE), str(SAMPLE))
     assert result.exit_code == 2 and "given twice" in result.stderr
+
+
+# --- exports: a CR in trace text, an output name that is not UTF-8, an output that is an input
+
+def test_csv_row_with_a_carriage_return(tmp_path: Path) -> None:
+    """CSV rows end in CR LF (RFC 4180), so a field holding a bare CR is quoted: readers that take
+    a CR as a line end read every row whole."""
+    import csv
+
+    log = tmp_path / "t.trace"
+    log.write_bytes(b'100 1.0 openat(AT_FDCWD, "/tmp/a\rb", O_RDONLY) = 3</tmp/a\rb>\n'
+                    b"100 1.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3</tmp/a\rb>, 0) = 0x7f0000000000\n")
+    out = tmp_path / "e.csv"
+    assert run("parse", str(log), "-o", str(out)).exit_code == 0
+    assert len(pd.read_csv(out)) == 2
+    with open(out, newline="") as fh:
+        assert len(list(csv.reader(fh))) == 3
+    assert pd.read_csv(out)["fd_path"].iloc[1] == "/tmp/a\rb"
+    timeline = tmp_path / "t.csv"
+    assert run("timeline", str(log), "-o", str(timeline)).exit_code == 0
+    assert len(pd.read_csv(timeline)) == 1
+
+
+@pytest.mark.parametrize("command", ["parse", "timeline"])
+def test_parquet_output_name_not_utf8(tmp_path: Path, command: str) -> None:
+    out = tmp_path / "caf\udce9.parquet"  # the byte 0xe9 in the name: Arrow takes names as UTF-8
+    result = run(command, str(SAMPLE), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    with open(out, "rb") as fh:
+        assert len(pd.read_parquet(fh)) > 0
+    assert "caf\\xe9.parquet" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--baseline-maps", "--final-maps"])
+@pytest.mark.parametrize("command,suffix", [("timeline", ".csv"), ("plot", ".png")])
+def test_output_that_is_the_snapshot_is_refused(tmp_path: Path, option: str, command: str, suffix: str) -> None:
+    snap = tmp_path / f"snap{suffix}"
+    snap.write_text("7f0000000000-7f0000001000 r--p 00000000 00:00 0\n")
+    before = snap.read_bytes()
+    result = run(command, str(SAMPLE), "-o", str(snap), option, str(snap))
+    assert result.exit_code == 2 and "is also an input" in result.stderr
+    assert snap.read_bytes() == before

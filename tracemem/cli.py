@@ -195,6 +195,11 @@ def _snapshot(path: Path) -> "list[KernelRegion]":
     return parse_snapshot(text, str(path))
 
 
+def _snapshots(*paths: Optional[Path]) -> list[str]:
+    """The --baseline-maps / --final-maps files given: inputs an output must not overwrite."""
+    return [str(p) for p in paths if p is not None]
+
+
 def _load(logs: Sequence[str], baseline: Optional[Path],
           final: Optional[Path] = None) -> tuple["Trace", "list[KernelRegion] | None"]:
     """The trace (only what the model and the phases read) and the exec-time baseline: the
@@ -286,7 +291,7 @@ def timeline(
     from .parse.source import expand
     from .reporters.export import check_writable, output_format, write_table
 
-    check_writable(output, [s.path for s in expand(logs)])
+    check_writable(output, [s.path for s in expand(logs)] + _snapshots(baseline, final))
     if output_format(output) == "jsonl":
         raise UsageError(f"{output}: the timeline is written as .parquet or .csv")
     options = _kernel(overcommit, uncharge_unfaulted)
@@ -363,7 +368,7 @@ def plot(
     bad = [p for p in chosen if p not in ("map_count", "released")]
     if bad:
         raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
-    check_writable(output, [s.path for s in expand(logs)])
+    check_writable(output, [s.path for s in expand(logs)] + _snapshots(baseline, final))
     chart_format(output)
     trace, regions = _load(logs, baseline, final)
     fig = _chart(trace, regions, phase or (), pid, log, chosen)

@@ -15,6 +15,10 @@ from ..text import export_text, printable
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 BATCH = 100_000
+#: CSV rows end in CR LF (RFC 4180): the csv writer then quotes a field holding a CR as well as
+#: one holding a LF (with LF ends a bare CR in trace text was left unquoted, and readers split
+#: the row there)
+CSV_LINE_END = "\r\n"
 
 
 def output_format(path: str | Path) -> str:
@@ -68,7 +72,7 @@ def write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
     try:
         return _write_events(frames, path)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise OutputError(f"{printable(str(path))}: cannot write ({exc.strerror or exc})") from None
 
 
 def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
@@ -81,6 +85,9 @@ def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
 
         writer = None
         schema = None
+        # (opened here, not by Arrow: Arrow takes a path as a URI and refuses a name that is not
+        # UTF-8, which Python keeps as surrogate escapes)
+        sink = open(path, "wb")
         try:
             for frame in frames:
                 frame = exportable(frame).copy()
@@ -89,24 +96,25 @@ def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
                 table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
                 if writer is None:
                     schema = table.schema
-                    writer = pq.ParquetWriter(path, schema, compression="zstd")
+                    writer = pq.ParquetWriter(sink, schema, compression="zstd")
                 writer.write_table(table)
                 rows += len(frame)
             if writer is None:
                 empty = events_frame(empty_batch())
                 for column in ("file", "syscall", "errno", "state"):
                     empty[column] = empty[column].astype("string")
-                pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), path)
+                pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), sink)
         finally:
             if writer is not None:
                 writer.close()
+            sink.close()
         return rows
     with open(path, "w", encoding="utf-8", newline="") as fh:
         first = True
         for frame in frames:
             text = names_for_text(exportable(frame))
             if fmt == "csv":
-                text.to_csv(fh, index=False, header=first)
+                text.to_csv(fh, index=False, header=first, lineterminator=CSV_LINE_END)
             else:
                 for record in text.to_dict(orient="records"):
                     fh.write(json.dumps({k: _jsonable(v) for k, v in record.items()}, ensure_ascii=False))
@@ -114,7 +122,7 @@ def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
             first = False
             rows += len(frame)
         if first and fmt == "csv":
-            fh.write(",".join(COLUMNS) + "\n")
+            fh.write(",".join(COLUMNS) + CSV_LINE_END)
     return rows
 
 
@@ -191,8 +199,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
     df = exportable(df)
     try:
         if fmt == "parquet":
-            df.to_parquet(path, index=False)
+            with open(path, "wb") as fh:  # (not by Arrow: see _write_events)
+                df.to_parquet(fh, index=False)
         else:
-            df.to_csv(path, index=False)
+            df.to_csv(path, index=False, lineterminator=CSV_LINE_END)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise OutputError(f"{printable(str(path))}: cannot write ({exc.strerror or exc})") from None
