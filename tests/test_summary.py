@@ -145,3 +145,25 @@ def test_how_each_process_ended() -> None:
     crashed = summary.process(9887)
     assert crashed.ended == "killed by SIGSEGV" and crashed.ended_line == 101
     assert summary.process(9891).ended == "exited with 0"
+
+
+def test_a_path_that_is_not_utf8_in_frames_charts_and_maps(tmp_path) -> None:
+    """A Latin-1 program and library name (a raw byte in execve, strace's octal escape in
+    openat): the summary's frames keep it exact (object columns; Arrow strings refused it), the
+    library chart draws, and the open's path is decoded as a -y decoration is (one form)."""
+    log = tmp_path / "latin1.trace"
+    log.write_bytes(
+        b'100 10:00:00.000001 execve("/tmp/caf\xe9", ["/tmp/caf\xe9"], 0x7ffd0 /* 1 var */) = 0\n'
+        b'100 10:00:00.000002 openat(AT_FDCWD, "/tmp/libcaf\\351.so", O_RDONLY|O_CLOEXEC) = 3\n'
+        b'100 10:00:00.000003 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3, 0) = 0x7f0000000000\n'
+        b'100 10:00:00.000004 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 4</tmp/libcaf\\351.so>, 0) = 0x7f0000010000\n'
+        b'100 10:00:00.000005 exit_group(0) = ?\n'
+        b'100 10:00:00.000006 +++ exited with 0 +++\n')
+    trace = tracemem.read_trace(log)
+    s = trace.summary()
+    assert s.frame()["exe"].tolist() == ["/tmp/caf\udce9"]
+    paths = set(s.regions_frame()["path"])
+    assert paths == {"/tmp/libcaf\udce9.so"}        # the open's path and the -y path agree
+    assert len(s.phases_frame()) >= 1
+    fig = trace.plot()
+    assert "caf\\xe9" in fig.axes[0].get_title(loc="left")

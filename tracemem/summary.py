@@ -115,35 +115,27 @@ class RunSummary:
 
     def frame(self) -> "pd.DataFrame":
         """One row per address space: asid, exe, the ledgers, map_count, the peak, how it ended."""
-        import pandas as pd
-
         cols = ["asid", "exe", *LEDGERS, "map_count", "peak_vsz", "peak_seq", "peak_time", "ended"]
-        df = pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.processes], columns=cols)
+        df = _table([{c: getattr(p, c) for c in cols} for p in self.processes], cols)
         return df.astype({"asid": "Int64", "peak_seq": "Int64", "peak_time": "Float64",
                           **{c: "int64" for c in (*LEDGERS, "map_count", "peak_vsz")}})
 
     def roles_frame(self) -> "pd.DataFrame":
         """One row per (address space, role): regions, vsz, reserved, committed bytes."""
-        import pandas as pd
-
         rows = [{"asid": p.asid, **asdict(r)} for p in self.processes for r in p.roles]
-        df = pd.DataFrame(rows, columns=["asid", "role", "regions", "vsz", "reserved", "committed"])
+        df = _table(rows, ["asid", "role", "regions", "vsz", "reserved", "committed"])
         return df.astype({"asid": "Int64"})
 
     def regions_frame(self) -> "pd.DataFrame":
         """The largest regions of each address space (as many as ``top`` asked for)."""
-        import pandas as pd
-
         rows = [{"asid": p.asid, **asdict(r), "size": r.size} for p in self.processes for r in p.largest]
-        df = pd.DataFrame(rows, columns=["asid", "start", "end", "size", "perms", "role", "path"])
+        df = _table(rows, ["asid", "start", "end", "size", "perms", "role", "path"])
         return df.astype({"asid": "Int64"})
 
     def phases_frame(self) -> "pd.DataFrame":
         """Every phase of every address space, with its deltas."""
-        import pandas as pd
-
         names = list(Phase.__dataclass_fields__)
-        return pd.DataFrame([asdict(ph) for p in self.processes for ph in p.phases], columns=names)
+        return _table([asdict(ph) for p in self.processes for ph in p.phases], names)
 
     # -- JSON -------------------------------------------------------------------------------------
 
@@ -186,6 +178,22 @@ class RunSummary:
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
         return cls.from_dict(data)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> "pd.DataFrame":
+    """A DataFrame of ``rows`` a column at a time: a text column holding a byte that is not UTF-8
+    (kept as a surrogate escape: a path, an exe) is a plain object column, as in the events
+    table (pandas' Arrow strings refuse it)."""
+    import pandas as pd
+
+    data = {}
+    for c in columns:
+        values = [row.get(c) for row in rows]
+        try:
+            data[c] = pd.Series(values)
+        except UnicodeEncodeError:
+            data[c] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data, columns=columns)
 
 
 def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[str] = (), top: int = 8,

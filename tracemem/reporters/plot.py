@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from ..errors import UsageError
 from ..phases import Phase
-from ..text import human
+from ..text import human, printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +89,7 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         ax.set_ylabel("bytes")
         ax.set_xlabel(xlabel)
         ax.margins(x=0.01)
-        ax.set_title(f"{title} — process {asid}" if title else f"process {asid}", loc="left", fontsize=11, pad=8)
+        ax.set_title(f"{printable(title)} — process {asid}" if title else f"process {asid}", loc="left", fontsize=11, pad=8)
         ax.legend(loc="center left", fontsize=8, framealpha=0.85)
         ax.grid(axis="y", alpha=0.3)
         for j, panel in enumerate(panels, start=1):
@@ -137,7 +137,7 @@ def _phase_bands(ax: "Axes", phases: Sequence[Phase], rows: "pd.DataFrame", xs: 
             x1 = x0 + (xs[-1] - xs[0]) * 0.004 if xs[-1] > xs[0] else x0 + 1
         ax.axvspan(x0, x1, color=PHASE_SHADES[i % 2], alpha=0.8, zorder=0, label=None,
                    gid=f"phase:{p.name}")
-        ax.text((x0 + x1) / 2, 0.985, p.name, transform=ax.get_xaxis_transform(), ha="center", va="top",
+        ax.text((x0 + x1) / 2, 0.985, printable(p.name), transform=ax.get_xaxis_transform(), ha="center", va="top",
                 fontsize=8, color="#333333", clip_on=True,
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
 
@@ -151,7 +151,7 @@ def _annotate_steps(ax: "Axes", rows: "pd.DataFrame", xs: list[float], n: int) -
         if delta == 0:
             continue
         role = rows["role"].iloc[i]
-        label = f"{'+' if delta > 0 else '−'}{human(abs(delta))} {role if isinstance(role, str) else ''}".strip()
+        label = f"{'+' if delta > 0 else '−'}{human(abs(delta))} {printable(role) if isinstance(role, str) else ''}".strip()
         ax.annotate(label, xy=(xs[i], vsz[i]), xytext=(10, -14 if delta > 0 else 10), textcoords="offset points",
                     fontsize=8, arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.7},
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "alpha": 0.9})

@@ -20,6 +20,7 @@ from ..events import (
 )
 from ..flags import Advice, CloneFlags, MapFlags, Prot
 from ..parse.dtruss import DarwinAdvice
+from ..parse.values import unescape
 from .addrspace import PAGE, AddressSpace, Region, Uncharge, page_up
 from .roles import Runtime, name_role, role_after_mprotect, role_for_mmap
 
@@ -593,7 +594,8 @@ _PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
 def _path_arg(args: str, name: str) -> str | None:
     """The path an open/openat/creat names (its first string argument)."""
     m = _PATH.search(args)
-    return m.group(1) if m else None
+    # strace's escapes decoded (\351 -> the byte), as the -y decorations are: one form of a path
+    return unescape(m.group(1)) if m else None
 
 
 def replay(events: Iterable[SyscallEvent], page: int = PAGE, *, overcommit: str = "heuristic",
