@@ -670,8 +670,9 @@ class AddressSpace:
     # -- operations -------------------------------------------------------------------------------
 
     def mmap(self, addr: int, length: int, prot: int, flags: int, path: str | None = None,
-             offset: int = 0, role: str | None = None) -> Region:
-        """A successful mmap at the returned address ``addr``."""
+             offset: int = 0, role: str | None = None, free: bool = False) -> Region:
+        """A successful mmap at the returned address ``addr`` (``free``: the caller knows that
+        nothing is mapped in the range)."""
         page = self.page
         size = -(-length // page) * page
         end = addr + size
@@ -680,7 +681,7 @@ class AddressSpace:
         if size <= 0:
             # mmap of length 0 fails with EINVAL: a log that says otherwise maps nothing
             return Region(addr, addr, prot, False, True)
-        if not self._free(addr, end):
+        if not free and not self._free(addr, end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
         if flags & _POPULATE and self.released.total:
             self.released.remove(addr, end)
@@ -709,20 +710,30 @@ class AddressSpace:
         return nxt is None or nxt.start >= end
 
     def _place(self, region: Region) -> Region:
-        """Insert ``region`` into a range known to be free, merging with its two neighbours."""
+        """Insert ``region`` into a range known to be free, merging with its two neighbours: one
+        index operation unless it joins both (a merge into the next region takes that region's
+        place, which keeps the order)."""
         regions = self.regions
         addr, end = region.start, region.end
         prev = regions.floor(addr)
         nxt = regions.above(addr)
-        key = addr
-        if prev is not None and prev.end == addr and prev.mergeable(region):
-            region = prev._replace(end=end)
-            key = prev.start
-        regions[key] = region
-        if nxt is not None and nxt.start == end and region.mergeable(nxt):
-            del regions[nxt.start]
-            region = region._replace(end=nxt.end)
-            regions[key] = region
+        join_prev = prev is not None and prev.end == addr and prev.mergeable(region)
+        join_next = nxt is not None and nxt.start == end and region.mergeable(nxt)
+        if join_prev:
+            assert prev is not None
+            if join_next:
+                assert nxt is not None
+                del regions[nxt.start]
+                region = _new(Region, (prev[0], nxt[1], *prev[2:]))
+            else:
+                region = _new(Region, (prev[0], end, *prev[2:]))
+            regions[prev.start] = region
+        elif join_next:
+            assert nxt is not None
+            region = _new(Region, (addr, nxt[1], *region[2:]))
+            regions.replace_one(nxt, [region])
+        else:
+            regions[addr] = region
         return region
 
     def munmap(self, addr: int, length: int) -> None:

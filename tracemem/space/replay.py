@@ -440,7 +440,8 @@ class Replayer:
                 path = f"{UNNAMED_FILE} (fd {d.fd})"
         space = sp.space
         hi = ret + -(-d.length // self.page) * self.page
-        if not flags & _FIXED and not space.is_free(ret, hi):
+        free = space.is_free(ret, hi)
+        if not flags & _FIXED and not free:
             # A mapping the kernel chose never lands on a live one: another task's munmap of that
             # range ran first, though the log shows it ending later (<unfinished ...> meanwhile),
             # or the baseline snapshot already held it (taken later than exec).
@@ -449,7 +450,7 @@ class Replayer:
             self.raced.append((sp, ret, hi, event.end_line or event.line))
             del self.raced[:-32]
         role = role_for_mmap(sp.runtime, space, d, ret, path, event)
-        space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role)
+        space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role, free)
         g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
         self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, ret, hi, role, g.vsz,
                           g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
