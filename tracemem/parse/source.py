@@ -171,16 +171,22 @@ def head(source: Source, size: int = 1 << 16) -> bytes:
     raw = _open_binary(source)
     try:
         stream = _decompressed(raw, source.label)
-        try:
-            return stream.read(size)
-        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
-            raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
-        except Exception as exc:  # zstandard raises its own ZstdError
-            if type(exc).__name__ == "ZstdError":
-                raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
-            raise
+        return _read(stream, size, source.label)
     finally:
         raw.close()
+
+
+def _read(stream: Any, size: int, label: str) -> bytes:
+    """Up to ``size`` bytes of a (decompressing) stream; broken compression is an InputError."""
+    try:
+        data: bytes = stream.read(size)
+        return data
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise InputError(f"{label}: corrupt or truncated compressed data ({exc})") from None
+    except Exception as exc:  # zstandard raises its own ZstdError
+        if type(exc).__name__ == "ZstdError":
+            raise InputError(f"{label}: corrupt zstd data ({exc})") from None
+        raise
 
 
 def ff_prefix(name: str) -> str:
@@ -211,15 +217,8 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
         cr_ends: bool | None = None  # decided on the first block: old Mac line ends (CR only)
         held = b""
         while True:
-            try:
-                data = stream.read(want)
-                want = size
-            except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
-                raise InputError(f"{source.label}: corrupt or truncated compressed data ({exc})") from None
-            except Exception as exc:  # zstandard raises its own ZstdError
-                if type(exc).__name__ == "ZstdError":
-                    raise InputError(f"{source.label}: corrupt zstd data ({exc})") from None
-                raise
+            data = _read(stream, want, source.label)
+            want = size
             if cr_ends is None and (b"\n" in data or b"\r" in data):
                 # a file whose lines end in a lone CR (every \n of it replaced by \r): its CRs are
                 # the line ends, else it is one huge line error and every event is lost (CR LF
