@@ -77,6 +77,7 @@ class Trace:
         records = self.decoded
         decoded = records.kept if isinstance(records, DecodedRecords) else records
         states = {s.value: s for s in State}
+        Event = SyscallEvent
 
         # Column by column into Python lists (missing values as None): far faster than rows; a
         # slice at a time, so that a trace of millions of calls is not all Python objects at once.
@@ -94,12 +95,11 @@ class Trace:
                 d = decoded.get(seq)
                 if d is None and addr is not None and syscall in _REMADE:
                     d = _remake(syscall, addr, length, prot, flags, fd, offset, fd_path, raw_flags, vm_tag)
-                yield SyscallEvent(
-                    seq=seq, file=file, line=line, end_line=end_line, pid=pid, syscall=syscall, args=args, ret=ret,
-                    errno=errno, time=time, state=states[state], injected=bool(injected),
-                    stack=tuple(stack.split("\n")) if stack is not None else (),
-                    decoded=d, uncertain=bool(uncertain), platform=platform,
-                )
+                # positional (the field order of SyscallEvent): keywords cost a third more here
+                yield Event(seq, file, line, pid, syscall, args, ret, errno, None, time, None, end_line, None, None,
+                            bool(injected), states[state], None, None,
+                            tuple(stack.split("\n")) if stack is not None else (), d, None, bool(uncertain),
+                            platform)
 
     def _new_replayer(self, baseline: Baseline, overcommit: str, uncharge_unfaulted: bool) -> "Replayer":
         from .space.replay import Replayer
@@ -410,16 +410,27 @@ _I64 = 1 << 63
 _REMADE = frozenset(("munmap", "mprotect", "mmap", "mmap2", "brk"))
 
 
-def _remake(syscall: str, addr: int, length: int | None, prot: int | None, flags: int | None, fd: int | None,
-            offset: int | None, fd_path: str | None, raw_flags: int | None, vm_tag: int | None) -> Decoded:
+def _remake(syscall: str, addr: Any, length: Any, prot: Any, flags: Any, fd: Any, offset: Any, fd_path: Any,
+            raw_flags: Any, vm_tag: Any) -> Decoded:
     """The record of a munmap, mprotect, mmap or brk from its table columns (see _in_columns)."""
     if syscall == "munmap":
-        return Munmap(addr, length)  # type: ignore[arg-type]
-    if syscall == "mprotect":
-        return Mprotect(addr, length, Prot(prot))  # type: ignore[arg-type]
+        return Munmap(addr, length)
     if syscall == "brk":
         return Brk(addr)
-    return Mmap(addr, length, Prot(prot), MapFlags(flags), fd, offset, fd_path, raw_flags, vm_tag)  # type: ignore[arg-type]
+    p = _PROTS.get(prot)
+    if p is None:
+        p = _PROTS[prot] = Prot(prot)
+    if syscall == "mprotect":
+        return Mprotect(addr, length, p)
+    f = _MAPFLAGS.get(flags)
+    if f is None:
+        f = _MAPFLAGS[flags] = MapFlags(flags)
+    return Mmap(addr, length, p, f, fd, offset, fd_path, raw_flags, vm_tag)
+
+
+# The flag values made again, by int (an IntFlag call costs about a microsecond).
+_PROTS: dict[int, Prot] = {}
+_MAPFLAGS: dict[int, MapFlags] = {}
 
 
 class DecodedRecords(Mapping[int, Decoded]):
@@ -445,7 +456,7 @@ class DecodedRecords(Mapping[int, Decoded]):
         values = [None if _na(row[k]) else row[k] for k in
                   ("addr", "length", "prot", "flags", "fd", "offset", "fd_path", "raw_flags", "vm_tag")]
         ints = [v if v is None or k == 6 else int(v) for k, v in enumerate(values)]
-        return _remake(syscall, *ints)  # type: ignore[arg-type]
+        return _remake(syscall, *ints)
 
     def __getitem__(self, seq: int) -> Decoded:
         d = self.kept.get(seq)
