@@ -337,10 +337,10 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
         pending.append(batch)
         waiting += len(batch["seq"])
         if waiting >= FRAME_ROWS:
-            frames.append(events_frame(_join(pending)))
+            frames.append(_share_empty_columns(events_frame(_join(pending))))
             pending, waiting = [], 0
     if pending:
-        frames.append(events_frame(_join(pending)))
+        frames.append(_share_empty_columns(events_frame(_join(pending))))
         pending = []
     df = _concat(frames) if frames else events_frame(empty_batch())
     if len(report.files) > 1 and len(df) and df["time"].notna().all():
@@ -351,28 +351,40 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     for column in ("file", "syscall", "errno", "state"):
         df[column] = df[column].astype("category")
     _name_unprefixed_task(df, report)
-    _share_empty_columns(df)
-    return Trace(df, report, decoded)
+    return Trace(_share_empty_columns(df), report, decoded)
 
 
-def _share_empty_columns(df: "pd.DataFrame") -> None:
-    """Make each numeric column that holds no value at all (no -T durations, no dtruss fields, no
-    mremap in the trace ...) a view of one value: 9 bytes a row less per such column, which is
-    most of them on a plain mmap-heavy trace (about 270 MB of a 2M-line one). Reads are the
-    same; a write copies first (pandas copy-on-write)."""
-    import numpy as np
+def _share_empty_columns(df: "pd.DataFrame") -> "pd.DataFrame":
+    """``df`` with each numeric column that holds no value at all (no -T durations, no dtruss
+    fields, no mremap in the trace ...) made a view of one value: 9 bytes a row less per such
+    column, which is most of them on a plain mmap-heavy trace (about 270 MB of a 2M-line one).
+    Reads are the same; a write copies first (pandas copy-on-write). The other columns are not
+    copied."""
     import pandas as pd
 
+    if len(df) < 4096:
+        return df
+    empty = [name for name in df.columns if _is_empty(df[name])]
+    if not empty:
+        return df
     n = len(df)
-    if n < 4096:
-        return
-    for name in df.columns:
-        col = df[name]
-        if isinstance(col.array, pd.arrays.IntegerArray | pd.arrays.FloatingArray) and not col.notna().any():
-            values: Any = np.broadcast_to(np.zeros(1, dtype=col.array.dtype.type), n)
-            mask = np.broadcast_to(np.True_, n)
-            cls = type(col.array)
-            df[name] = pd.Series(cls(values, mask), index=df.index, name=name)
+    return pd.DataFrame({name: _empty(df[name], n) if name in empty else df[name].array for name in df.columns},
+                        index=df.index, copy=False)
+
+
+def _is_empty(col: "pd.Series") -> bool:
+    import pandas as pd
+
+    return isinstance(col.array, pd.arrays.IntegerArray | pd.arrays.FloatingArray) and not col.notna().any()
+
+
+def _empty(like: "pd.Series", n: int) -> Any:
+    """An array of ``n`` missing values of ``like``'s masked dtype, backed by one value."""
+    import numpy as np
+
+    values: Any = np.broadcast_to(np.zeros(1, dtype=like.array.dtype.type), n)
+    mask = np.broadcast_to(np.True_, n)
+    return type(like.array)(values, mask)
 
 
 #: Rows per events-table part while a trace is read (read_trace).
@@ -393,13 +405,19 @@ def _concat(frames: list["pd.DataFrame"]) -> "pd.DataFrame":
 
     if len(frames) == 1:
         return frames[0]
-    cols: dict[str, "pd.Series"] = {}
+    cols: dict[str, Any] = {}
+    total = sum(len(f) for f in frames)
     for name in list(frames[0].columns):
-        cols[name] = pd.concat([f[name] for f in frames], ignore_index=True)
+        parts = [f[name] for f in frames]
+        if all(_is_empty(part) for part in parts) and len({part.dtype for part in parts}) == 1:
+            cols[name] = _empty(parts[0], total)  # a column with no value anywhere stays a view
+        else:
+            cols[name] = pd.concat(parts, ignore_index=True).array
+        del parts
         for f in frames:
             del f[name]
     frames.clear()
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)
 
 
 _CREATORS = ("clone", "clone3", "fork", "vfork")

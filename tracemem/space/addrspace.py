@@ -284,6 +284,18 @@ class RegionIndex:
         elif i == 0:
             self._mins[c] = keys[0]
 
+    def neighbours(self, key: int) -> tuple["Region | None", "Region | None"]:
+        """(floor(key), above(key)) with one search of the chunks."""
+        c = bisect_right(self._mins, key) - 1
+        if c < 0:
+            return None, (self._chunks[0].vals[0] if self._chunks else None)
+        chunk = self._chunks[c]
+        i = bisect_right(chunk.keys, key)
+        prev = chunk.vals[i - 1]
+        if i < len(chunk.keys):
+            return prev, chunk.vals[i]
+        return prev, (self._chunks[c + 1].vals[0] if c + 1 < len(self._chunks) else None)
+
     def floor(self, key: int) -> "Region | None":
         """The region with the greatest start <= key."""
         c = bisect_right(self._mins, key) - 1
@@ -670,9 +682,10 @@ class AddressSpace:
     # -- operations -------------------------------------------------------------------------------
 
     def mmap(self, addr: int, length: int, prot: int, flags: int, path: str | None = None,
-             offset: int = 0, role: str | None = None, free: bool = False) -> Region:
-        """A successful mmap at the returned address ``addr`` (``free``: the caller knows that
-        nothing is mapped in the range)."""
+             offset: int = 0, role: str | None = None,
+             free: "tuple[Region | None, Region | None] | None" = None) -> Region:
+        """A successful mmap at the returned address ``addr`` (``free``: the caller found the
+        range free, and these are regions.neighbours(addr))."""
         page = self.page
         size = -(-length // page) * page
         end = addr + size
@@ -681,7 +694,7 @@ class AddressSpace:
         if size <= 0:
             # mmap of length 0 fails with EINVAL: a log that says otherwise maps nothing
             return Region(addr, addr, prot, False, True)
-        if not free and not self._free(addr, end):
+        if free is None and not self._free(addr, end):
             self.munmap(addr, size)  # MAP_FIXED replaces what it covers
         if flags & _POPULATE and self.released.total:
             self.released.remove(addr, end)
@@ -694,7 +707,7 @@ class AddressSpace:
                         # Linux 6.7+ maps MAP_STACK to VM_NOHUGEPAGE ("nh"): a thread stack is
                         # never merged with a plain neighbour
                         hugepage=2 if flags & _STACK else 0)
-        return self._place(region)
+        return self._place(region, free)
 
     def is_free(self, start: int, end: int) -> bool:
         """Whether nothing is mapped in [start, end)."""
@@ -709,14 +722,14 @@ class AddressSpace:
         nxt = regions.above(start)
         return nxt is None or nxt.start >= end
 
-    def _place(self, region: Region) -> Region:
+    def _place(self, region: Region,
+               around: "tuple[Region | None, Region | None] | None" = None) -> Region:
         """Insert ``region`` into a range known to be free, merging with its two neighbours: one
         index operation unless it joins both (a merge into the next region takes that region's
         place, which keeps the order)."""
         regions = self.regions
         addr, end = region.start, region.end
-        prev = regions.floor(addr)
-        nxt = regions.above(addr)
+        prev, nxt = around if around is not None else regions.neighbours(addr)
         join_prev = prev is not None and prev.end == addr and prev.mergeable(region)
         join_next = nxt is not None and nxt.start == end and region.mergeable(nxt)
         if join_prev:
@@ -736,11 +749,13 @@ class AddressSpace:
             regions[addr] = region
         return region
 
-    def munmap(self, addr: int, length: int) -> None:
+    def munmap(self, addr: int, length: int, whole: Region | None = None) -> None:
+        """``whole``: the region starting at ``addr`` when the caller has looked it up."""
         page = self.page
         end = addr + -(-length // page) * page
         regions = self.regions
-        whole = regions.get(addr)
+        if whole is None:
+            whole = regions.get(addr)
         if whole is not None and whole.end == end:
             del regions[addr]  # the usual case: exactly one mapping goes
         else:

@@ -319,7 +319,7 @@ class Replayer:
             role = exact.role if exact is not None else space.role_at(lo)
             if self.raced and self._munmap_raced(event, sp, lo, hi):
                 return
-            space.munmap(lo, d.length)
+            space.munmap(lo, d.length, exact)
             g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
             self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
                               g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
@@ -440,7 +440,9 @@ class Replayer:
                 path = f"{UNNAMED_FILE} (fd {d.fd})"
         space = sp.space
         hi = ret + -(-d.length // self.page) * self.page
-        free = space.is_free(ret, hi)
+        around = space.regions.neighbours(ret)  # (the region at or below ret, the next one)
+        prev, nxt = around
+        free = (prev is None or prev.end <= ret) and (nxt is None or nxt.start >= hi)
         if not flags & _FIXED and not free:
             # A mapping the kernel chose never lands on a live one: another task's munmap of that
             # range ran first, though the log shows it ending later (<unfinished ...> meanwhile),
@@ -450,7 +452,7 @@ class Replayer:
             self.raced.append((sp, ret, hi, event.end_line or event.line))
             del self.raced[:-32]
         role = role_for_mmap(sp.runtime, space, d, ret, path, event)
-        space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role, free)
+        space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role, around if free else None)
         g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
         self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, ret, hi, role, g.vsz,
                           g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
