@@ -40,34 +40,39 @@ def test_plotted_series_are_the_timeline() -> None:
     tl = trace.timeline().sort_values("seq")
     ax = fig.axes[0]
     (vsz_line,) = [line for line in ax.get_lines() if line.get_label() == "VSZ (traced)"]
-    assert list(vsz_line.get_ydata()) == tl["vsz"].astype("int64").tolist()
-    t0 = tl["time"].min()
-    assert list(vsz_line.get_xdata()) == pytest.approx([float(t) - t0 for t in tl["time"]])
+    vsz = tl["vsz"].astype("int64").tolist()
+    # the timeline's values, the last held to the process's last event (one zero: the trace's
+    # first event)
+    assert list(vsz_line.get_ydata()) == vsz + vsz[-1:]
+    t0 = trace.df["time"].min()
+    last = trace.df["time"].max()
+    assert list(vsz_line.get_xdata()) == pytest.approx([float(t) - t0 for t in tl["time"]] + [last - t0])
     # The stack: reserved, then committed on it, then file-backed on top (cumulative heights).
     polys = [c for c in ax.collections if c.get_label().startswith(("reserved", "committed", "file"))]
     assert [c.get_label().split()[0] for c in polys] == ["reserved", "committed", "file-backed"]
     top_of_reserved = polys[0].get_paths()[0].vertices[:, 1].max()
     assert top_of_reserved == tl["reserved"].astype("int64").max()
     maps_ax = fig.axes[1]
-    assert list(maps_ax.get_lines()[0].get_ydata()) == tl["map_count"].astype("int64").tolist()
+    maps = tl["map_count"].astype("int64").tolist()
+    assert list(maps_ax.get_lines()[0].get_ydata()) == maps + maps[-1:]
     assert "seconds since the first event" in ax.get_xlabel()
 
 
 def test_phase_bands_are_where_the_phases_are() -> None:
+    """Bands start at the phases' own times (issue 12: they were snapped to the next address-space
+    change, `main` drawn as a sliver at 0.038 s where `tracemem phases` says 0.029 s), from the
+    trace's first event, and the axis runs to the process's last event."""
     trace, fig = go_chart()
     found, _ = trace.phases()
-    tl = trace.timeline().sort_values("seq")
-    t0 = tl["time"].min()
+    t0 = trace.df["time"].min()
     ax = fig.axes[0]
     bands = {p.get_gid().split(":", 1)[1]: p for p in ax.patches if (p.get_gid() or "").startswith("phase:")}
     assert set(bands) == {p.name for p in found}
     for phase in found:
         band = bands[phase.name]
         x0 = band.get_x() if hasattr(band, "get_x") else band.get_xy()[0][0]
-        later = tl[tl["seq"] >= phase.start_seq]["time"]
-        # The band starts at the first change of the phase (the last point if it changed nothing).
-        expected = (later.iloc[0] if len(later) else tl["time"].iloc[-1]) - t0
-        assert x0 == pytest.approx(expected)
+        assert x0 == pytest.approx(phase.start_time - t0)
+    assert ax.get_xlim()[1] >= trace.df["time"].max() - t0
     labels = {t.get_text() for t in ax.texts}
     assert {"exec", "loader", "runtime-init", "threads", "main", "exit"} <= labels
     assert any(t.startswith("+512.0 MiB Go runtime reservation") for t in labels)

@@ -378,21 +378,8 @@ def plot(
 
 def _chart(trace: "Trace", regions: "list[KernelRegion] | None", phase: Sequence[str], pid: int | None,
            log: bool, panels: Sequence[str]) -> "Figure":
-    """``Trace.plot``'s figure with the text it draws from the trace and the options (the
-    executable's path, phase names) escaped: matplotlib refuses a byte that is not UTF-8 (a
-    surrogate escape) and would draw control characters."""
-    from dataclasses import replace
-
-    from .reporters.plot import vsz_figure
-
-    r = trace.replayer(regions)
-    found, _ = trace.phases(phase, r)
-    exe = next((sp.exe for sp in r.spaces.values() if sp.exe), None)
-    name = trace.report.files[0].rsplit("/", 1)[-1] if trace.report.files else ""
-    title = " — ".join(x for x in (exe.rsplit("/", 1)[-1] if exe else None, name) if x)
-    return vsz_figure(r.frame(), [replace(p, name=printable(p.name)) for p in found], title=printable(title),
-                      pids=[pid] if pid is not None else None, log=log, panels=panels,
-                      traced_only=regions is None)
+    """``Trace.plot``'s figure (it escapes the text it draws from the trace and the options)."""
+    return trace.plot(phases=phase, pid=pid, log=log, panels=panels, baseline=regions)
 
 
 @app.command()

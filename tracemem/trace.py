@@ -202,8 +202,21 @@ class Trace:
         exe = next((sp.exe for sp in r.spaces.values() if sp.exe), None)
         name = self.report.files[0].rsplit("/", 1)[-1] if self.report.files else ""
         title = " — ".join(x for x in (exe.rsplit("/", 1)[-1] if exe else None, name) if x)
+        df = self.df
+        t0 = float(df["time"].min()) if len(df) and df["time"].notna().any() else None
+        # each address space's last event (of any of its tasks): the axis runs to it
+        last: dict[int, tuple[float | None, int]] = {}
+        ends = df.groupby("pid", observed=True).agg(time=("time", "max"), seq=("seq", "max"))
+        for task, when, seq in zip(ends.index.tolist(), ends["time"].tolist(), ends["seq"].tolist()):
+            sp = r.task.get(int(task))
+            if sp is None or sp.asid is None:
+                continue
+            t = None if _na(when) else float(when)
+            old = last.get(sp.asid)
+            last[sp.asid] = (t if old is None or old[0] is None or (t is not None and t > old[0]) else old[0],
+                             max(int(seq), old[1]) if old else int(seq))
         fig = vsz_figure(timeline, found, title=title, pids=[pid] if pid is not None else None, log=log,
-                         panels=panels, traced_only=baseline is None)
+                         panels=panels, traced_only=baseline is None, t0=t0, last=last)
         if path is not None:
             save(fig, path)
         return fig
@@ -520,6 +533,12 @@ def _in_columns(d: Decoded) -> bool:
     return isinstance(d, Brk) and 0 <= d.addr < _U64
 
 
+def pd_na() -> object:
+    import pandas as pd
+
+    return pd.NA
+
+
 def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> None:
     """A terminal capture (strace -f without -o) prints no ``[pid N]`` prefix until a second
     task exists: those first events have no pid. The first prefixed pid that is not a task
@@ -552,12 +571,6 @@ def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> None:
         report.notes.append(
             f"{file}: {int(missing.sum()):,} events before the first [pid N] prefix (a terminal capture) "
             f"taken as pid {owner}'s: the first prefixed task that none of them created")
-
-
-def pd_na() -> object:
-    import pandas as pd
-
-    return pd.NA
 
 
 def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[int], None] | None = None,

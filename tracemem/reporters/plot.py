@@ -49,10 +49,14 @@ def x_values(rows: "pd.DataFrame", t0: float | None) -> tuple[list[float], str]:
 
 def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title: str = "",
                pids: Sequence[int] | None = None, log: bool = False, panels: Sequence[str] = (), annotate: int = 3,
-               t0: float | None = None, traced_only: bool = True) -> ChartFigure:
+               t0: float | None = None, traced_only: bool = True,
+               last: dict[int, tuple[float | None, int]] | None = None) -> ChartFigure:
     """The main chart, one column of panels per address space (``pids`` picks them).
     ``traced_only``: the figures hold only what the trace shows (no exec-time baseline), and the
-    VSZ line says "traced"."""
+    VSZ line says "traced". ``t0``: the zero of the time axis (Trace.plot gives the trace's first
+    event; default the first timeline row). ``last``: per address space, the time and seq of its
+    last event: the axis runs to it, the last values held (a process's memory outlives its last
+    change). Phase bands start at the phases' own times (or seqs, without timestamps)."""
     from matplotlib.ticker import FuncFormatter
 
     spaces = [a for a in dict.fromkeys(timeline["asid"].dropna().astype(int))] if len(timeline) else []
@@ -70,16 +74,27 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         rows = timeline[timeline["asid"] == asid].sort_values("seq")
         xs, xlabel = x_values(rows, t0)
         ax = axes[k * rows_per][0]
-        reserved = rows["reserved"].astype("int64").tolist()
-        committed = rows["committed"].astype("int64").tolist()
-        file_ = rows["file"].astype("int64").tolist()
-        vsz = rows["vsz"].astype("int64").tolist()
-        ax.stackplot(xs, reserved, committed, file_, step="post",
+        timed = xlabel.startswith("seconds")
+        mine = [p for p in phases if p.asid == asid]
+        end_x = _end_x(xs, timed, t0, (last or {}).get(asid), mine)
+        held = bool(xs) and end_x > xs[-1]
+        plot_xs = xs + [end_x] if held else xs
+
+        def series(name: str) -> list[int]:
+            values = rows[name].astype("int64").tolist()
+            return values + values[-1:] if held else values
+
+        reserved = series("reserved")
+        committed = series("committed")
+        file_ = series("file")
+        vsz = series("vsz")
+        ax.stackplot(plot_xs, reserved, committed, file_, step="post",
                      colors=[COLOURS["reserved"], COLOURS["committed"], COLOURS["file"]],
                      labels=["reserved (PROT_NONE: address space only)", "committed (charged)", "file-backed"],
                      alpha=0.9)
-        ax.step(xs, vsz, where="post", color=COLOURS["vsz"], linewidth=1.8, label="VSZ (traced)" if traced_only else "VSZ")
-        _phase_bands(ax, [p for p in phases if p.asid == asid], rows, xs)
+        ax.step(plot_xs, vsz, where="post", color=COLOURS["vsz"], linewidth=1.8,
+                label="VSZ (traced)" if traced_only else "VSZ")
+        _phase_bands(ax, mine, rows, xs, timed, t0, end_x)
         _annotate_steps(ax, rows, xs, annotate)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
         ax.yaxis.set_major_locator(_binary_locator(max(vsz + [1])))
@@ -94,8 +109,8 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         ax.grid(axis="y", alpha=0.3)
         for j, panel in enumerate(panels, start=1):
             pax = axes[k * rows_per + j][0]
-            values = rows[panel].astype("int64").tolist()
-            pax.step(xs, values, where="post", color=COLOURS.get(panel, "#333333"), linewidth=1.4)
+            values = series(panel)
+            pax.step(plot_xs, values, where="post", color=COLOURS.get(panel, "#333333"), linewidth=1.4)
             pax.set_ylabel("maps" if panel == "map_count" else "released")
             if panel == "released":
                 pax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
@@ -127,14 +142,47 @@ def _x_at_seq(rows: "pd.DataFrame", xs: list[float], seq: int) -> float:
     return xs[i]
 
 
-def _phase_bands(ax: "Axes", phases: Sequence[Phase], rows: "pd.DataFrame", xs: list[float]) -> None:
+def _phase_x(p: Phase, timed: bool, t0: float | None, rows: "pd.DataFrame", xs: list[float],
+             end: bool = False) -> float | None:
+    """Where a phase starts (or ends) on the axis: its own time (or seq), not the next change."""
+    t = p.end_time if end else p.start_time
+    seq = p.end_seq if end else p.start_seq
+    if timed:
+        if t is not None and t0 is not None:
+            return t - t0
+        return _x_at_seq(rows, xs, seq) if seq is not None else None
+    return float(seq) if seq is not None else None
+
+
+def _end_x(xs: list[float], timed: bool, t0: float | None, last: tuple[float | None, int] | None,
+           phases: Sequence[Phase]) -> float:
+    """The right end of the axis: the process's last event (or the last phase's end)."""
+    end = xs[-1] if xs else 0.0
+    if last is not None:
+        when, seq = last
+        if timed and when is not None and t0 is not None:
+            end = max(end, when - t0)
+        elif not timed:
+            end = max(end, float(seq))
+    return end
+
+
+def _phase_bands(ax: "Axes", phases: Sequence[Phase], rows: "pd.DataFrame", xs: list[float], timed: bool = True,
+                 t0: float | None = None, end_x: float | None = None) -> None:
     if not xs:
         return
-    for i, p in enumerate(sorted(phases, key=lambda p: p.start_seq)):
-        x0 = _x_at_seq(rows, xs, p.start_seq)
-        x1 = _x_at_seq(rows, xs, p.end_seq) if p.end_seq is not None else xs[-1]
+    right = end_x if end_x is not None else xs[-1]
+    ordered = sorted(phases, key=lambda p: p.start_seq)
+    for i, p in enumerate(ordered):
+        x0 = _phase_x(p, timed, t0, rows, xs)
+        if x0 is None:
+            continue
+        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
+        x1 = (_phase_x(nxt, timed, t0, rows, xs) if nxt is not None else None)
+        if x1 is None:
+            x1 = right
         if x1 <= x0:
-            x1 = x0 + (xs[-1] - xs[0]) * 0.004 if xs[-1] > xs[0] else x0 + 1
+            x1 = x0 + (right - xs[0]) * 0.004 if right > xs[0] else x0 + 1
         ax.axvspan(x0, x1, color=PHASE_SHADES[i % 2], alpha=0.8, zorder=0, label=None,
                    gid=f"phase:{p.name}")
         ax.text((x0 + x1) / 2, 0.985, printable(p.name), transform=ax.get_xaxis_transform(), ha="center", va="top",
