@@ -396,7 +396,9 @@ def phases(
     if as_json:
         stdout.out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2), highlight=False)
         return
-    phases_table(stdout, found)
+    # one zero for the table, the chart and --phase NAME=SECONDS: the trace's first event
+    times = trace.df["time"]
+    phases_table(stdout, found, float(times.min()) if times.notna().any() else None)
     for note in notes:
         stderr.print(f"note: {cell(note)}")
 
