@@ -118,3 +118,22 @@ def test_cli_rejects_bad_requests(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "nothing to plot" in bad.output
     ok = runner.invoke(app, ["phases", str(SAMPLES / "go-http-net.trace"), "--json"])
     assert ok.exit_code == 0 and '"runtime-init"' in ok.stdout
+
+
+def test_a_trace_without_pids_is_charted() -> None:
+    """strace without -f: the tasks have no pid. The chart used to leave that process out and draw
+    only its fork child (seen only in its clone) as an empty panel (issue 12). Now each is drawn,
+    the unnamed process first, its values held to its last line, the child's to the trace's end."""
+    trace = tracemem.read_trace(STRACE_DATA / "c-nof.trace")
+    tl = trace.timeline()
+    fig = trace.plot()
+    main = [ax for ax in fig.axes if ax.get_ylabel() == "bytes"]
+    assert [ax.get_title(loc="left").rsplit(" — ", 1)[-1] for ax in main] == [
+        "the process without a pid in the trace", "process 9869"]
+    (line,) = [ln for ln in main[0].get_lines() if ln.get_label() == "VSZ (traced)"]
+    mine = tl[tl["asid"].isna()].sort_values("seq")
+    vsz = mine["vsz"].astype("int64").tolist()
+    assert list(line.get_ydata()) == vsz + vsz[-1:]
+    assert line.get_xdata()[-1] == trace.df.loc[trace.df["pid"].isna(), "seq"].max()
+    (child,) = [ln for ln in main[1].get_lines() if ln.get_label() == "VSZ (traced)"]
+    assert len(child.get_xdata()) == 2 and child.get_xdata()[-1] == trace.df["seq"].max()

@@ -205,7 +205,7 @@ class Trace:
         df = self.df
         t0 = float(df["time"].min()) if len(df) and df["time"].notna().any() else None
         # each address space's last event (of any of its tasks): the axis runs to it
-        last: dict[int, tuple[float | None, int]] = {}
+        last: dict[int | None, tuple[float | None, int]] = {}
         ends = df.groupby("pid", observed=True).agg(time=("time", "max"), seq=("seq", "max"))
         for task, when, seq in zip(ends.index.tolist(), ends["time"].tolist(), ends["seq"].tolist()):
             sp = r.task.get(int(task))
@@ -215,6 +215,18 @@ class Trace:
             old = last.get(sp.asid)
             last[sp.asid] = (t if old is None or old[0] is None or (t is not None and t > old[0]) else old[0],
                              max(int(seq), old[1]) if old else int(seq))
+        # the tasks without a pid (strace without -f) end with the last of their lines; a space whose
+        # tasks show no event of their own (a child seen only in its fork) is held to the trace's end
+        unnamed = df[df["pid"].isna()]
+        if len(unnamed):
+            when = unnamed["time"].max()
+            last[None] = (None if _na(when) else float(when), int(unnamed["seq"].max()))
+        if len(df):
+            when = df["time"].max()
+            end = (None if _na(when) else float(when), int(df["seq"].max()))
+            for asid in r.spaces:
+                if asid is not None:
+                    last.setdefault(asid, end)
         fig = vsz_figure(timeline, found, title=title, pids=[pid] if pid is not None else None, log=log,
                          panels=panels, traced_only=baseline is None, t0=t0, last=last)
         if path is not None:

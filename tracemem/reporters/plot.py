@@ -50,18 +50,21 @@ def x_values(rows: "pd.DataFrame", t0: float | None) -> tuple[list[float], str]:
 def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title: str = "",
                pids: Sequence[int] | None = None, log: bool = False, panels: Sequence[str] = (), annotate: int = 3,
                t0: float | None = None, traced_only: bool = True,
-               last: dict[int, tuple[float | None, int]] | None = None) -> ChartFigure:
+               last: dict[int | None, tuple[float | None, int]] | None = None) -> ChartFigure:
     """The main chart, one column of panels per address space (``pids`` picks them).
     ``traced_only``: the figures hold only what the trace shows (no exec-time baseline), and the
     VSZ line says "traced". ``t0``: the zero of the time axis (Trace.plot gives the trace's first
     event; default the first timeline row). ``last``: per address space, the time and seq of its
     last event: the axis runs to it, the last values held (a process's memory outlives its last
     change). Phase bands start at the phases' own times (or seqs, without timestamps)."""
+    import pandas as pd
     from matplotlib.ticker import FuncFormatter
 
-    spaces = [a for a in dict.fromkeys(timeline["asid"].dropna().astype(int))] if len(timeline) else []
+    # every address space, the one of tasks without a pid (strace without -f) included
+    spaces: list[int | None] = list(dict.fromkeys(
+        None if a is pd.NA else int(a) for a in timeline["asid"].astype(object).tolist())) if len(timeline) else []
     if pids is not None:
-        spaces = [a for a in spaces if a in set(int(p) for p in pids)]
+        spaces = [a for a in spaces if a is not None and a in set(int(p) for p in pids)]
     if not spaces:
         raise UsageError("nothing to plot: no address-space changes for the chosen process(es)")
     rows_per = 1 + len(panels)
@@ -71,7 +74,8 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
     if t0 is None and len(timeline) and timeline["time"].notna().any():
         t0 = float(timeline["time"].dropna().min())
     for k, asid in enumerate(spaces):
-        rows = timeline[timeline["asid"] == asid].sort_values("seq")
+        rows = (timeline[timeline["asid"] == asid] if asid is not None
+                else timeline[timeline["asid"].isna()]).sort_values("seq")
         xs, xlabel = x_values(rows, t0)
         ax = axes[k * rows_per][0]
         timed = xlabel.startswith("seconds")
@@ -104,7 +108,8 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         ax.set_ylabel("bytes")
         ax.set_xlabel(xlabel)
         ax.margins(x=0.01)
-        ax.set_title(f"{printable(title)} — process {asid}" if title else f"process {asid}", loc="left", fontsize=11, pad=8)
+        who = f"process {asid}" if asid is not None else "the process without a pid in the trace"
+        ax.set_title(f"{printable(title)} — {who}" if title else who, loc="left", fontsize=11, pad=8)
         ax.legend(loc="center left", fontsize=8, framealpha=0.85)
         ax.grid(axis="y", alpha=0.3)
         for j, panel in enumerate(panels, start=1):
