@@ -308,6 +308,13 @@ def _regex_columns(reader: StraceFileReader, bulk: RegexBulk, clock: Clock, fast
         clock.note(ST[i] for i in taken[:1])
     if "duration" in need:
         out["duration"] = [float(DU[i]) if DU[i] else None for i in taken]
+    _call_columns(out, need, names, args, rets, drop)
+    return _complete_columns(out, need, count, columns, ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"))
+
+
+def _call_columns(out: Columns, need: set[str], names: list[str], args: list[str], rets: list[str],
+                  drop: list[int]) -> None:
+    """syscall, args, ret (left empty in the rows ``drop`` names) and ret_text of calls taken in bulk."""
     if "syscall" in need:
         out["syscall"] = names
     if "args" in need:
@@ -318,7 +325,6 @@ def _regex_columns(reader: StraceFileReader, bulk: RegexBulk, clock: Clock, fast
             out["ret"][i] = None
     if "ret_text" in need:
         out["ret_text"] = rets
-    return _complete_columns(out, need, count, columns, ("errno", "errmsg", "ret_detail", "sysno", "ip", "stack"))
 
 
 def _ret_values(rets: list[str]) -> list[int | None]:
@@ -373,16 +379,7 @@ def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, 
         clock.note(stamps[:1])
     if "duration" in need:
         out["duration"] = [float(d) if d else None for d in durs]
-    if "syscall" in need:
-        out["syscall"] = names
-    if "args" in need:
-        out["args"] = args
-    if "ret" in need:
-        out["ret"] = _ret_values(rets)
-        for i in drop:
-            out["ret"][i] = None
-    if "ret_text" in need:
-        out["ret_text"] = rets
+    _call_columns(out, need, names, args, rets, drop)
     if "errno" in need:
         out["errno"] = errnos
     if "errmsg" in need:

@@ -395,9 +395,6 @@ class RegionIndex:
         mins[c0:c1 + 1] = [f.keys[0] for f in fresh]
         self._own[c0:c1 + 1] = [True] * len(fresh)
 
-    def keys(self) -> list[int]:
-        return [k for chunk in self._chunks for k in chunk.keys]
-
     def values(self) -> list["Region"]:
         return [r for chunk in self._chunks for r in chunk.vals]
 
@@ -715,12 +712,14 @@ class AddressSpace:
 
     def _free(self, start: int, end: int) -> bool:
         """Whether no region overlaps [start, end): the two neighbours of start tell."""
-        regions = self.regions
-        prev = regions.floor(start)
-        if prev is not None and prev.end > start:
-            return False
-        nxt = regions.above(start)
-        return nxt is None or nxt.start >= end
+        return self.placement(start, end)[0]
+
+    def placement(self, start: int, end: int) -> tuple[bool, tuple[Region | None, Region | None]]:
+        """Whether [start, end) is free, and the neighbours of start (regions.neighbours), which
+        mmap(..., free=) takes so that placing the region does not search again."""
+        around = self.regions.neighbours(start)
+        prev, nxt = around
+        return (prev is None or prev.end <= start) and (nxt is None or nxt.start >= end), around
 
     def _place(self, region: Region,
                around: "tuple[Region | None, Region | None] | None" = None) -> Region:

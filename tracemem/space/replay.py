@@ -440,9 +440,7 @@ class Replayer:
                 path = f"{UNNAMED_FILE} (fd {d.fd})"
         space = sp.space
         hi = ret + -(-d.length // self.page) * self.page
-        around = space.regions.neighbours(ret)  # (the region at or below ret, the next one)
-        prev, nxt = around
-        free = (prev is None or prev.end <= ret) and (nxt is None or nxt.start >= hi)
+        free, around = space.placement(ret, hi)
         if not flags & _FIXED and not free:
             # A mapping the kernel chose never lands on a live one: another task's munmap of that
             # range ran first, though the log shows it ending later (<unfinished ...> meanwhile),
