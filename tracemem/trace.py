@@ -155,6 +155,46 @@ class Trace:
         found = apply_user(found, self.df, user)
         return finish(found, self.df, timeline), notes
 
+    def select(self, pids: Sequence[int] | None = None, process: str | None = None,
+               replayer: "Replayer | None" = None) -> list[int | None] | None:
+        """The address spaces (their ids) that ``pids`` (any task of the process, threads
+        included) and ``process`` (a program name, its path, or a glob like ``go*``, matched
+        against every program the space ran) pick, in the order they appear; None when neither
+        is given. UsageError, naming what there is, when they pick nothing."""
+        from fnmatch import fnmatchcase
+
+        if not pids and not process:
+            return None
+        r = replayer if replayer is not None else self.replayer()
+        order = list(r.spaces)
+        ran: dict[int | None, list[str]] = {}
+        for sp in [*r.replaced, *r.spaces.values()]:
+            if sp.exe:
+                ran.setdefault(sp.asid, []).append(sp.exe)
+        chosen: set[int | None] = set(order)
+        if pids:
+            wanted = {int(p) for p in pids}
+            missing = sorted(p for p in wanted if p not in r.task)
+            if missing:
+                known = ", ".join(str(a) for a in order[:12] if a is not None) or "none"
+                raise UsageError(f"--pid {', '.join(map(str, missing))}: no such task in the trace "
+                                 f"(processes: {known}{' ...' if len(order) > 12 else ''})")
+            chosen &= {r.task[p].asid for p in wanted}
+        if process:
+            def hit(exe: str) -> bool:
+                return exe == process or exe.rsplit("/", 1)[-1] == process or fnmatchcase(exe.rsplit("/", 1)[-1], process)
+            chosen &= {a for a, exes in ran.items() if any(hit(e) for e in exes)}
+            if not chosen:
+                names = sorted({e.rsplit("/", 1)[-1] for exes in ran.values() for e in exes})
+                from .text import printable
+
+                shown = ", ".join(printable(n) for n in names[:12]) or "none (the trace shows no execve)"
+                raise UsageError(f"--process {printable(process)}: no process ran a program of that name "
+                                 f"(programs: {shown}{' ...' if len(names) > 12 else ''})")
+        if not chosen:
+            raise UsageError("--pid and --process together pick no process")
+        return [a for a in order if a in chosen]
+
     def baseline_from_final(self, final: Sequence["KernelRegion"], pid: int | None = None,
                             at: float | int | None = None) -> list["KernelRegion"]:
         """The exec-time baseline out of a snapshot taken at the end of the trace (or at event
