@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 
-from tracemem.space.addrspace import AddressSpace
+from tracemem.space.addrspace import AddressSpace, Region, Totals
 from tracemem.flags import Advice, MapFlags, MremapFlags, Prot
 
 MiB = 1 << 20
@@ -155,7 +155,11 @@ P = 4096
 ops = st.lists(st.tuples(
     st.sampled_from(["mmap", "munmap", "mprotect", "hugepage", "dontneed"]),
     st.integers(0, PAGES - 1), st.integers(1, 16), st.sampled_from([NONE, R, RW]),
-    st.booleans()), max_size=40)
+    st.sampled_from(["private", "noreserve", "file", "shared-file", "shared-anon"])), max_size=40)
+
+KINDS = {"private": (PA, None), "noreserve": (PA | NORES, None),
+         "file": (int(MapFlags.MAP_PRIVATE), "/lib/x.so"), "shared-file": (int(MapFlags.MAP_SHARED), "/dev/shm/y"),
+         "shared-anon": (int(MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS), None)}
 
 
 @settings(deadline=None)
@@ -164,14 +168,15 @@ def test_regions_match_a_page_map(steps) -> None:
     space = AddressSpace()
     pages: dict[int, tuple[int, bool]] = {}   # page -> (prot, accounted)
     released: set[int] = set()
-    for op, first, count, prot, noreserve in steps:
+    for op, first, count, prot, kind in steps:
         last = min(first + count, PAGES)
         addr, length = BASE + first * P, (last - first) * P
         rng = range(first, last)
         if op == "mmap":
-            space.mmap(addr, length, prot, PA | FIXED | (NORES if noreserve else 0))
+            flags, path = KINDS[kind]
+            space.mmap(addr, length, prot, flags | FIXED, path, (first * P) if path else 0)
             for p in rng:
-                pages[p] = (prot, bool(prot & 2) and not noreserve)
+                pages[p] = (prot, bool(prot & 2) and kind in ("private", "file"))
                 released.discard(p)
         elif op == "munmap":
             space.munmap(addr, length)
@@ -203,6 +208,20 @@ def test_regions_match_a_page_map(steps) -> None:
     assert t.reserved == sum(1 for v in pages.values() if v[0] == 0) * P
     assert t.released == len(released) * P
     assert t.committed <= t.vsz
+    _check_disjoint(t, regions)
+
+
+def _check_disjoint(t: "Totals", regions: list[Region]) -> None:
+    """The chart's split of VSZ: charged, PROT_NONE not charged, file-backed not charged, the rest
+    (each region in exactly one), recounted from the regions."""
+    def charged(r: Region) -> bool:
+        return r.accounted or (r.shared and r.anonymous)
+
+    assert t.committed == sum(r.size for r in regions if charged(r))
+    assert t.reserved_uncharged == sum(r.size for r in regions if not charged(r) and r.prot == 0)
+    assert t.file_uncharged == sum(r.size for r in regions if not charged(r) and r.prot and r.path is not None)
+    assert t.committed + t.reserved_uncharged + t.file_uncharged <= t.vsz
+    assert t.reserved_uncharged <= t.reserved and t.file_uncharged <= t.file
 
 
 def test_released_pages_move_with_mremap() -> None:
@@ -251,6 +270,7 @@ def _check(space: AddressSpace, pages: dict[int, int]) -> None:
     assert t.vsz == len(pages) * P and t.map_count == len(regions)
     assert t.reserved == sum(1 for v in pages.values() if v == 0) * P
     assert t.committed == sum(r.size for r in regions if r.accounted)
+    _check_disjoint(t, regions)
     assert space.regions.special == sum(1 for r in regions if r.dontfork or r.wipeonfork or r.locked)
     by_role: dict[str, list[int]] = {}
     for r in regions:

@@ -144,15 +144,23 @@ class Trace:
                              f"{', '.join(str(p) for p in sorted(k for k in r.task if k is not None))}")
         return sp.space
 
-    def phases(self, user: Sequence[str] = (), replayer: "Replayer | None" = None) -> tuple[list["Phase"], list[str]]:
-        """Startup phases per process (detected, plus --phase style overrides), with the
-        VSZ/reserved/committed deltas over each; and notes on phases with no evidence."""
+    def phases(self, user: Sequence[str] = (), replayer: "Replayer | None" = None, *,
+               pids: Sequence[int] | None = None, process: str | None = None) -> tuple[list["Phase"], list[str]]:
+        """Startup phases per program run (detection restarts at each execve; each phase names
+        its program in ``exe``), plus --phase style overrides, with the VSZ/reserved/committed
+        deltas over each; and notes on phases with no evidence. ``pids`` / ``process`` keep only
+        the address spaces :meth:`select` picks (the --phase options then apply to the first)."""
         from .phases import apply_user, detect, finish
 
         r = replayer if replayer is not None else self.replayer()
         timeline = r.frame()
-        found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()})
-        found = apply_user(found, self.df, user)
+        chosen = self.select(pids, process, r)
+        # the program each space runs before its first execve in the trace (a fork child's parent's)
+        exe_of: dict[int | None, str | None] = {}
+        for sp in [*r.replaced, *r.spaces.values()]:
+            exe_of.setdefault(sp.asid, sp.exe)
+        found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()}, exe_of, chosen)
+        found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None)
         return finish(found, self.df, timeline), notes
 
     def select(self, pids: Sequence[int] | None = None, process: str | None = None,
@@ -228,50 +236,80 @@ class Trace:
                          uncharge_unfaulted=uncharge_unfaulted)
 
     def plot(self, path: str | os.PathLike[str] | None = None, *, phases: Sequence[str] = (),
-             pid: int | None = None, log: bool = False, panels: Sequence[str] = (),
-             baseline: Baseline = None) -> "Figure":
+             pid: int | Sequence[int] | None = None, process: str | None = None, log: bool = False,
+             panels: Sequence[str] = (), baseline: Baseline = None, limit: int | None = None) -> "Figure":
         """The VSZ chart (a matplotlib Figure, made without pyplot: the caller's backend and
-        figures are left alone); also written to ``path`` (.png/.svg/.pdf) if given."""
-        from .reporters.plot import chart_format, save, vsz_figure
+        figures are left alone); also written to ``path`` (.png/.svg/.pdf) if given.
+
+        ``pid`` (one or several, any task of the process) and ``process`` (a program name or
+        glob) choose the processes, as :meth:`select` does; else the ``limit`` (default 4)
+        largest by peak VSZ are drawn and the caption says how many more there are."""
+        from .reporters.plot import DEFAULT_PANELS, chart_format, save, vsz_figure
 
         if path is not None:
             chart_format(path)
         r = self.replayer(baseline)
+        pids = [pid] if isinstance(pid, int) else list(pid) if pid is not None else None
+        chosen = self.select(pids, process, r)
         timeline = r.frame()
         found, _ = self.phases(phases, r)
-        exe = next((sp.exe for sp in r.spaces.values() if sp.exe), None)
-        name = self.report.files[0].rsplit("/", 1)[-1] if self.report.files else ""
-        title = " — ".join(x for x in (exe.rsplit("/", 1)[-1] if exe else None, name) if x)
+        names = {asid: sp.exe for asid, sp in r.spaces.items()}
+        title = self.report.files[0].rsplit("/", 1)[-1] if self.report.files else ""
+        if len(self.report.files) > 1:
+            title += f" and {len(self.report.files) - 1} more file{'s' if len(self.report.files) > 2 else ''}"
+        macos = any(f == "dtruss" for f in self.report.formats.values())
         df = self.df
         t0 = float(df["time"].min()) if len(df) and df["time"].notna().any() else None
-        # each address space's last event (of any of its tasks): the axis runs to it
-        last: dict[int | None, tuple[float | None, int]] = {}
-        ends = df.groupby("pid", observed=True).agg(time=("time", "max"), seq=("seq", "max"))
-        for task, when, seq in zip(ends.index.tolist(), ends["time"].tolist(), ends["seq"].tolist()):
-            sp = r.task.get(int(task))
-            if sp is None or sp.asid is None:
-                continue
-            t = None if _na(when) else float(when)
-            old = last.get(sp.asid)
-            last[sp.asid] = (t if old is None or old[0] is None or (t is not None and t > old[0]) else old[0],
-                             max(int(seq), old[1]) if old else int(seq))
-        # the tasks without a pid (strace without -f) end with the last of their lines; a space whose
-        # tasks show no event of their own (a child seen only in its fork) is held to the trace's end
-        unnamed = df[df["pid"].isna()]
-        if len(unnamed):
-            when = unnamed["time"].max()
-            last[None] = (None if _na(when) else float(when), int(unnamed["seq"].max()))
-        if len(df):
-            when = df["time"].max()
-            end = (None if _na(when) else float(when), int(df["seq"].max()))
-            for asid in r.spaces:
-                if asid is not None:
-                    last.setdefault(asid, end)
-        fig = vsz_figure(timeline, found, title=title, pids=[pid] if pid is not None else None, log=log,
-                         panels=panels, traced_only=baseline is None, t0=t0, last=last)
+        fig = vsz_figure(timeline, found, title=title, pids=chosen, log=log, panels=panels,
+                         traced_only=baseline is None, t0=t0, spans=self.event_spans(r), names=names,
+                         limit=DEFAULT_PANELS if limit is None else limit, macos=macos)
         if path is not None:
             save(fig, path)
         return fig
+
+    def event_spans(self, replayer: "Replayer | None" = None) -> dict[int | None, tuple[tuple[float | None, int],
+                                                                                 tuple[float | None, int]]]:
+        """Per address space, the (time, seq) of the first and of the last event of any of its
+        tasks (None: the tasks without a pid); a space whose tasks show no event of their own (a
+        child seen only in its fork) runs from its fork to the trace's end."""
+        r = replayer if replayer is not None else self.replayer()
+        df = self.df
+        spans: dict[int | None, tuple[tuple[float | None, int], tuple[float | None, int]]] = {}
+
+        def merge(asid: int | None, first: tuple[float | None, int], last: tuple[float | None, int]) -> None:
+            old = spans.get(asid)
+            if old is not None:
+                (ta, sa), (tb, sb) = old
+                first = (min((t for t in (ta, first[0]) if t is not None), default=None), min(sa, first[1]))
+                last = (max((t for t in (tb, last[0]) if t is not None), default=None), max(sb, last[1]))
+            spans[asid] = (first, last)
+
+        def when(v: object) -> float | None:
+            return None if _na(v) else float(v)  # type: ignore[arg-type]
+
+        named = df[df["pid"].notna()]
+        if len(named):
+            per = named.groupby("pid", observed=True).agg(t0=("time", "min"), s0=("seq", "min"),
+                                                          t1=("time", "max"), s1=("seq", "max"))
+            for task, t_a, s_a, t_b, s_b in zip(per.index.tolist(), per["t0"].tolist(), per["s0"].tolist(),
+                                                per["t1"].tolist(), per["s1"].tolist()):
+                sp = r.task.get(int(task))
+                if sp is not None and sp.asid is not None:
+                    merge(sp.asid, (when(t_a), int(s_a)), (when(t_b), int(s_b)))
+        unnamed = df[df["pid"].isna()]
+        if len(unnamed):
+            merge(None, (when(unnamed["time"].min()), int(unnamed["seq"].min())),
+                  (when(unnamed["time"].max()), int(unnamed["seq"].max())))
+        if len(df):
+            last = (when(df["time"].max()), int(df["seq"].max()))
+            timeline = r.frame()
+            missing = [a for a in r.spaces if a is not None and a not in spans]
+            if missing:
+                rows = timeline[timeline["asid"].isin(missing)]
+                per = rows.groupby("asid", observed=True).agg(t=("time", "min"), s=("seq", "min"))
+                for asid, t, seq in zip(per.index.tolist(), per["t"].tolist(), per["s"].tolist()):
+                    spans[int(asid)] = ((when(t), int(seq)), last)
+        return spans
 
     def stats(self) -> "Stats":
         """The line accounting and per-syscall counts: the keys ``tracemem stats --json`` prints.

@@ -132,7 +132,7 @@ class RegionIndex:
     a fork does not copy as they are (MADV_DONTFORK, MADV_WIPEONFORK, mlock)."""
 
     __slots__ = ("_chunks", "_mins", "_own", "count", "special",
-                 "vsz", "reserved", "committed", "file", "shared")
+                 "vsz", "reserved", "committed", "file", "shared", "reserved_uncharged", "file_uncharged")
 
     def __init__(self, other: "RegionIndex | None" = None) -> None:
         if other is None:
@@ -141,6 +141,7 @@ class RegionIndex:
             self._own: list[bool] = []
             self.count = self.special = 0
             self.vsz = self.reserved = self.committed = self.file = self.shared = 0
+            self.reserved_uncharged = self.file_uncharged = 0
         else:
             # a fork: both share every chunk until one of them writes to it
             n = len(other._chunks)
@@ -151,14 +152,20 @@ class RegionIndex:
             self.count, self.special = other.count, other.special
             self.vsz, self.reserved, self.committed, self.file, self.shared = (
                 other.vsz, other.reserved, other.committed, other.file, other.shared)
+            self.reserved_uncharged, self.file_uncharged = other.reserved_uncharged, other.file_uncharged
 
     def _count(self, r: "Region", sign: int) -> None:
         n = (r.end - r.start) * sign
         self.vsz += n
-        if r.prot == 0:
-            self.reserved += n
         if r.accounted or (r.shared and r.anonymous):
             self.committed += n
+            if r.prot == 0:
+                self.reserved += n
+        elif r.prot == 0:
+            self.reserved += n
+            self.reserved_uncharged += n
+        elif r.path is not None:
+            self.file_uncharged += n
         if r.path is not None:
             self.file += n
         if r.shared:
@@ -237,10 +244,15 @@ class RegionIndex:
         # _count(value, +1), inline: this is the hottest line of a replay.
         n = value.end - value.start
         self.vsz += n
-        if value.prot == 0:
-            self.reserved += n
         if value.accounted or (value.shared and value.anonymous):
             self.committed += n
+            if value.prot == 0:
+                self.reserved += n
+        elif value.prot == 0:
+            self.reserved += n
+            self.reserved_uncharged += n
+        elif value.path is not None:
+            self.file_uncharged += n
         if value.path is not None:
             self.file += n
         if value.shared:
@@ -269,10 +281,15 @@ class RegionIndex:
         self.count -= 1
         n = r.end - r.start  # _count(r, -1), inline
         self.vsz -= n
-        if r.prot == 0:
-            self.reserved -= n
         if r.accounted or (r.shared and r.anonymous):
             self.committed -= n
+            if r.prot == 0:
+                self.reserved -= n
+        elif r.prot == 0:
+            self.reserved -= n
+            self.reserved_uncharged -= n
+        elif r.path is not None:
+            self.file_uncharged -= n
         if r.path is not None:
             self.file -= n
         if r.shared:
@@ -527,6 +544,10 @@ class Totals:
     shared: int = 0
     released: int = 0
     map_count: int = 0
+    #: The disjoint split the chart stacks: committed + reserved_uncharged + file_uncharged + the
+    #: rest (anonymous, accessible, not charged) == vsz.
+    reserved_uncharged: int = 0
+    file_uncharged: int = 0
 
 
 class AddressSpace:
@@ -555,7 +576,8 @@ class AddressSpace:
 
     def totals(self) -> Totals:
         g = self.regions
-        return Totals(g.vsz, g.reserved, g.committed, g.file, g.shared, self.released.total, len(g))
+        return Totals(g.vsz, g.reserved, g.committed, g.file, g.shared, self.released.total, len(g),
+                      g.reserved_uncharged, g.file_uncharged)
 
     @property
     def map_count(self) -> int:

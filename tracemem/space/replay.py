@@ -41,14 +41,15 @@ UNNAMED_FILE = "[file not named in the trace]"
 _COMPLETE = State.COMPLETE
 
 TIMELINE_COLUMNS = ["time", "seq", "pid", "asid", "syscall", "start", "end", "role", "vsz",
-                    "reserved", "committed", "file", "shared", "released", "map_count", "uncertain"]
+                    "reserved", "committed", "file", "shared", "reserved_uncharged", "file_uncharged",
+                    "released", "map_count", "uncertain"]
 
 #: One timeline row, the values of TIMELINE_COLUMNS in order.
 TimelineRow = tuple[float | None, int, int | None, int | None, str, int | None, int | None, str | None,
-                    int, int, int, int, int, int, int, bool]
+                    int, int, int, int, int, int, int, int, int, bool]
 
 #: The timeline's ledgers: signed 64-bit, so that differences (``vsz.diff()``) can go negative.
-LEDGERS = ("vsz", "reserved", "committed", "file", "shared", "released")
+LEDGERS = ("vsz", "reserved", "committed", "file", "shared", "reserved_uncharged", "file_uncharged", "released")
 
 #: macOS madvise advice as the Linux advice with the same effect on the ledgers: FREE and
 #: FREE_REUSABLE hand pages back, FREE_REUSE takes them again (as a populate would).
@@ -322,7 +323,8 @@ class Replayer:
             space.munmap(lo, d.length, exact)
             g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
             self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
-                              g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
+                              g.reserved, g.committed, g.file, g.shared, g.reserved_uncharged, g.file_uncharged,
+                              space.released.total, g.count,
                               event.uncertain))
             return
         if type(d) is Mremap and event.state is _COMPLETE and event.errno is None and not event.injected:
@@ -341,7 +343,8 @@ class Replayer:
             lo, hi = min(old, ret), max(old_hi, new_hi)
             g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
             self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, lo, hi, role, g.vsz,
-                              g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
+                              g.reserved, g.committed, g.file, g.shared, g.reserved_uncharged, g.file_uncharged,
+                              space.released.total, g.count,
                               event.uncertain))
             return
         if name in ("openat", "open", "creat") and event.ret is not None and event.ret >= 0:
@@ -453,7 +456,8 @@ class Replayer:
         space.mmap(ret, d.length, int(d.prot), flags, path, d.offset, role, around if free else None)
         g = space.regions  # self._row(...) inline: the commonest calls, the hottest lines of a replay
         self.rows.append((event.time, event.seq, event.pid, sp.asid, event.syscall, ret, hi, role, g.vsz,
-                          g.reserved, g.committed, g.file, g.shared, space.released.total, g.count,
+                          g.reserved, g.committed, g.file, g.shared, g.reserved_uncharged, g.file_uncharged,
+                          space.released.total, g.count,
                           event.uncertain))
 
     def _munmap_raced(self, event: SyscallEvent, sp: TracedSpace, lo: int, hi: int) -> bool:
@@ -524,7 +528,8 @@ class Replayer:
         g = space.regions
         self.rows.append((event.time, event.seq, event.pid if pid is None else pid, sp.asid, event.syscall,
                           lo, hi, role, g.vsz, g.reserved, g.committed, g.file, g.shared,
-                          space.released.total, g.count, uncertain or event.uncertain))
+                          g.reserved_uncharged, g.file_uncharged, space.released.total, g.count,
+                          uncertain or event.uncertain))
 
     @property
     def row_count(self) -> int:
