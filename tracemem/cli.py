@@ -386,13 +386,18 @@ def _chart(trace: "Trace", regions: "list[KernelRegion] | None", phase: Sequence
 def phases(
     logs: List[str] = LogsArg,
     phase: Optional[List[str]] = PhaseOpt,
+    pid: Optional[List[int]] = typer.Option(None, "--pid", help="Only the process with this task (as the log "
+                                            "names it; a thread's pid picks its process); repeat for several."),
+    process: Optional[str] = typer.Option(None, "--process", help="Only processes that ran this program "
+                                          "(name, path or glob such as 'python*')."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """List the startup phases of each process with start, end and VSZ/reserved/committed deltas."""
+    """List the startup phases of each program run (they restart at each execve) with start, end
+    and VSZ/reserved/committed deltas."""
     from .reporters.tables import phases_table
 
     trace, _ = _load(logs, None)
-    found, notes = trace.phases(phase or ())
+    found, notes = trace.phases(phase or (), pids=pid or None, process=process)
     if as_json:
         stdout.out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2), highlight=False)
         return
