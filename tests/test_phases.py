@@ -173,6 +173,14 @@ def test_a_wrappers_runs_each_get_their_phases() -> None:
     assert [n for n, _, _ in python] == ["exec", "loader", "runtime-init", "exit"]   # -c code: no script
     assert [n for n in notes if f"process {pid} " in n] == [
         n for n in notes if n.startswith(f"process {pid} (python3): no evidence for main")]
+    # the capture (-e trace=%memory,%process,prctl) has no open call: that hides the script an
+    # interpreter's main needs, not a native program's (its main is after a memory call), so
+    # `true`, which does nothing after its loader, gets the reason but no capture advice
+    assert "openat(" not in path.read_text()
+    (python_note,) = [n for n in notes if f"process {pid} " in n]
+    (true_note,) = [n for n in notes if "(true)" in n]
+    assert "capture with" in python_note and "openat" in python_note.split("capture with")[1]
+    assert "no event between the loader's end and the exit" in true_note and "capture with" not in true_note
 
 
 @pytest.mark.parametrize("name", ["pywork-full.trace", "pywork-recommended.trace"])

@@ -450,7 +450,7 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         optional = {"native": {"runtime-init", "threads"}, "interpreter": {"threads"}, "runtime": set()}[kind]
         missing = [n for n in names if n not in got and n not in optional]
         if run.exec_pos is None:
-            missing = [n for n in missing if n != "exec" or "exec" in capture]
+            missing = [n for n in missing if n != "exec" or "process" in capture]
         if run.hi in per_rule[EXEC].get(run.asid, ()):
             missing = [n for n in missing if n != "exit"]   # it ran on as the next program
         if missing:
@@ -460,22 +460,18 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
 
 def _capture_gaps(events: "pd.DataFrame", syscall: "pd.Series", fd: "np.ndarray", is_mmap: "np.ndarray",
                   ok: "np.ndarray") -> dict[str, str]:
-    """The calls the capture's filter left out, by the phases they would show, each with how the
-    trace shows it: a trace with no open call at all while it maps files from descriptors (a
-    full capture shows their opens), or with no process call at all (execve, clone, fork,
-    exit_group) while it shows other calls."""
+    """The kinds of call the capture's filter left out ("opens", "process"), each with how the
+    trace shows it: no open call at all while it maps files from descriptors (a full capture
+    shows their opens), or no process call at all (execve, clone, fork, exit_group) while it
+    shows other calls."""
     gaps: dict[str, str] = {}
     if not len(events):
         return gaps
     present = set(syscall.unique().tolist())
     if not present & {"openat", "open", "creat", "openat2"} and bool((is_mmap & ok & (fd >= 0)).any()):
-        why = "it shows no open call though it maps files from descriptors"
-        gaps.update({"loader": why, "main": why})
+        gaps["opens"] = "it shows no open call though it maps files from descriptors"
     if not present & {"execve", "execveat", "clone", "clone3", "fork", "vfork", "exit_group"}:
-        why = "it shows no process call (execve, clone, exit_group)"
-        for phase in ("exec", "threads", "exit"):
-            gaps[phase] = why
-        gaps.setdefault("main", why)
+        gaps["process"] = "it shows no process call (execve, clone, exit_group)"
     return gaps
 
 
@@ -485,15 +481,27 @@ def _note(run: _Run, missing: list[str], kind: str, capture: dict[str, str]) -> 
     name = (run.exe or "").rsplit("/", 1)[-1]
     who = f"process {run.asid}" + (f" ({name})" if name else "")
     text = f"{who}: no evidence for {', '.join(missing)}"
+    if "loader" in missing and "opens" not in capture:
+        text += "; loader: a statically linked program has none"
     if "main" in missing:
-        if kind == "interpreter":
+        if kind == "native":
+            text += ("; main: the run shows neither its execve nor a loader" if run.exec_pos is None
+                     else "; main: no event between its execve and its exit" if "loader" in missing
+                     else "; main: no event between the loader's end and the exit")
+        elif kind == "interpreter":
             text += (f"; main: {name} opened no file its command line names (a script, class or jar: "
                      "none when the code is given with -c or -e) and made no network socket call")
         elif kind == "runtime":
             text += ("; main: the language runtime's set-up has no end its system calls show, and the "
                      "program made no network socket call")
         text += "; --phase main=... sets it"
-    gaps = sorted({capture[m] for m in missing if m in capture})
+    # what each missing phase needs that the filter left out: a native program's main needs no
+    # open call (its loader's end is a memory call), an interpreter's its script's open, a
+    # runtime's a socket call (a filter that drops the opens may drop those too)
+    needs = {"loader": ("opens",), "exec": ("process",), "threads": ("process",), "exit": ("process",),
+             "main": {"native": ("process",), "interpreter": ("opens", "process"),
+                      "runtime": ("opens", "process")}[kind]}
+    gaps = sorted({capture[g] for m in missing for g in needs.get(m, ()) if g in capture})
     if gaps:
         text += (f" (the capture's filter left those calls out: {'; '.join(gaps)}; "
                  f"capture with {CAPTURE})")
