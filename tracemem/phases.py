@@ -63,13 +63,13 @@ PHASE_RULES: list[PhaseRule] = [
 ]
 
 #: The evidence words of the starts that are worked out per run rather than matched by a rule.
-WHY = {
-    "native-main": "the program's own code starts: the first event after the dynamic loader's end",
-    "static-main": "the program's own code starts: the first event after the exec (no dynamic loader "
-                   "in the trace: a static program, or a capture that names no shared object)",
-    "script-main": "the program's own work starts: the runtime opens the file its command line names",
-    "interp-init": "the interpreter or VM sets itself up: the first event after the dynamic loader's end",
-    "interp-init-static": "the interpreter or VM sets itself up: the first event after the exec",
+WHY = {   # (no ": " inside: the evidence is "WHY: line N: EVENT", and tables cut at the first)
+    "native-main": "the program's own code starts at the first event after the dynamic loader's end",
+    "static-main": "the program's own code starts at the first event after the exec (no dynamic loader "
+                   "in the trace, as in a static program or a capture that names no shared object)",
+    "script-main": "the program's own work starts when the runtime opens the file its command line names",
+    "interp-init": "the interpreter or VM sets itself up from the first event after the dynamic loader's end",
+    "interp-init-static": "the interpreter or VM sets itself up from the first event after the exec",
 }
 
 #: Executables (by name, with an optional version such as python3.11) that are interpreters or
@@ -401,7 +401,7 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         loader = first_in(per_rule[LOADER].get(run.asid), run.lo, run.hi)
         end = loader_end(run, loader) if loader is not None else None
         base = run.exec_pos if end is None else end[0]
-        how = "" if end is None else f" (line {int(lines[end[0]])}: {end[1]})"
+        how = "" if end is None else f" (line {int(lines[end[0]])}, {end[1]})"
         start = after(run.asid, base, run.hi) if base is not None else None
         if kind == "native" and start is not None:
             why = WHY["native-main" if end is not None else "static-main"] + how
