@@ -101,6 +101,14 @@ class RunSummary:
         mappings the kernel made at exec)."""
         return "VSZ" if self.baseline else "traced VSZ"
 
+    @property
+    def from_dtruss(self) -> bool:
+        """Whether the trace is a dtruss (macOS) log: its "committed" figures are then what Linux
+        would charge for the same flags, not a macOS figure. Known from ``time_kind``: only a
+        dtruss log gives "record order" (dtruss prints no clock; a strace log without times
+        gives None, and strace and dtruss logs are never read together)."""
+        return self.time_kind == "record order"
+
     def process(self, asid: int) -> ProcessSummary:
         """The summary of one address space by its id."""
         for p in self.processes:
