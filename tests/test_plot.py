@@ -265,6 +265,15 @@ def test_chart_is_true_on_every_file(path: Path) -> None:
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             assert not a.overlaps(b), "two texts overlap"
+    # 5. titles, captions and the legend stay inside the figure (a long caption wraps)
+    page = fig.bbox
+    for ax in fig.axes:
+        for t in (ax.title, ax._left_title, ax.xaxis.label):
+            if t.get_text():
+                box = t.get_window_extent()
+                assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, t.get_text()
+    for box in legends:
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1
     for ax, t, box in labels:
         frame = ax.get_window_extent()
         assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, \
@@ -286,7 +295,7 @@ def test_the_largest_processes_are_charted_and_the_rest_named() -> None:
     r = trace.replayer()
     for ax, asid in zip(main, shown):
         prog = r.spaces[asid].exe.rsplit("/", 1)[-1]
-        assert ax.get_title(loc="left") == f"{prog} (pid {asid})"
+        assert ax.get_title(loc="left").split("\n")[0] == f"{prog} (pid {asid})"
     assert len({ax.get_xlim() for ax in fig.axes}) == 1   # one time axis
     n = tl["asid"].nunique()
     assert f"4 of {n} processes, the largest by peak VSZ; {n - 4} more: choose with --pid or --process" \
@@ -299,6 +308,11 @@ def test_the_largest_processes_are_charted_and_the_rest_named() -> None:
     py = trace.plot(process="python3*")
     titles = [ax.get_title(loc="left") for ax in py.axes if (ax.get_gid() or "").startswith("space:")]
     assert titles and all(t.startswith("python3") for t in titles)
+    # a program that runs many short phases: they are named in a caption that wraps inside the chart
+    (caption,) = [ax.get_title(loc="left") for ax in py.axes if ax.get_title(loc="left").startswith("python3 (pid")]
+    assert "phases too narrow to label: exec " in caption and "(tracemem phases --pid 10140 lists them)" in caption
+    py.canvas.draw()
+    assert all(ax._left_title.get_window_extent().x1 <= py.bbox.x1 for ax in py.axes)
     with pytest.raises(tracemem.UsageError, match="no process ran a program of that name .*bash"):
         trace.plot(process="perl")
 

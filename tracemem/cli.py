@@ -345,7 +345,9 @@ def summary(
     if as_json:
         stdout.out(result.to_json(), highlight=False)
         return
-    summary_tables(stdout, result, processes=processes)
+    # one zero for the summary's peak times, the phases and the chart: the trace's first event
+    times = trace.df["time"]
+    summary_tables(stdout, result, processes=processes, t0=float(times.min()) if times.notna().any() else None)
 
 
 @app.command()
@@ -353,13 +355,19 @@ def plot(
     logs: List[str] = LogsArg,
     output: Path = typer.Option(..., "-o", "--output", help="Chart file: .png, .svg or .pdf."),
     phase: Optional[List[str]] = PhaseOpt,
-    pid: Optional[int] = typer.Option(None, "--pid", help="Only this process (as the log names it)."),
+    pid: Optional[List[int]] = typer.Option(None, "--pid", help="Only the process with this task (as the log "
+                                            "names it; a thread's pid picks its process); repeat for several."),
+    process: Optional[str] = typer.Option(None, "--process", help="Only processes that ran this program "
+                                          "(name, path or glob such as 'python*')."),
+    processes: int = typer.Option(4, "--processes", min=1, max=24,
+                                  help="Without --pid/--process: chart the N largest processes by peak VSZ."),
     log: bool = typer.Option(False, "--log", help="Logarithmic byte axis."),
     panels: str = typer.Option("", "--panels", help="Extra panels, comma-separated: map_count, released."),
     baseline: Optional[Path] = BaselineOpt,
     final: Optional[Path] = FinalOpt,
 ) -> None:
-    """Chart VSZ over time: reserved, committed and file-backed bytes, phases shaded."""
+    """Chart VSZ over time: committed, reserved, file-backed and other bytes stacked (they add up
+    to VSZ), phases shaded, one panel per process on one time axis."""
     from .parse.source import expand
     from .reporters.export import check_writable
     from .reporters.plot import chart_format, save
@@ -371,15 +379,10 @@ def plot(
     check_writable(output, [s.path for s in expand(logs)] + _snapshots(baseline, final))
     chart_format(output)
     trace, regions = _load(logs, baseline, final)
-    fig = _chart(trace, regions, phase or (), pid, log, chosen)
+    fig = trace.plot(phases=phase or (), pid=pid or None, process=process, log=log, panels=chosen,
+                     baseline=regions, limit=processes)
     save(fig, output)
     stderr.print(f"chart written to {cell(output)}")
-
-
-def _chart(trace: "Trace", regions: "list[KernelRegion] | None", phase: Sequence[str], pid: int | None,
-           log: bool, panels: Sequence[str]) -> "Figure":
-    """``Trace.plot``'s figure (it escapes the text it draws from the trace and the options)."""
-    return trace.plot(phases=phase, pid=pid, log=log, panels=panels, baseline=regions)
 
 
 @app.command()

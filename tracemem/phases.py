@@ -479,7 +479,7 @@ def _note(run: _Run, missing: list[str], kind: str, capture: dict[str, str]) -> 
     """The note on a run's missing phases: which, why main could not be placed, and the capture
     that would show them when the trace shows its filter left their calls out."""
     name = (run.exe or "").rsplit("/", 1)[-1]
-    who = f"process {run.asid}" + (f" ({name})" if name else "")
+    who = (f"process {run.asid}" if run.asid is not None else "the process without a pid") + (f" ({name})" if name else "")
     text = f"{who}: no evidence for {', '.join(missing)}"
     if "loader" in missing and "opens" not in capture:
         text += "; loader: a statically linked program has none"

@@ -65,6 +65,10 @@ MAX_PANELS = 24
 DRAW_POINTS = 2400
 #: Rows of phase labels above the data before a phase is listed in the caption instead.
 LABEL_ROWS = 3
+#: Narrow phases named in a panel's caption; the rest are counted.
+NARROW_LISTED = 4
+#: Characters per line of a panel's caption (fits the 11-inch chart at its font size).
+CAPTION_WIDTH = 120
 
 
 def x_values(rows: "pd.DataFrame", t0: float | None) -> tuple["np.ndarray", str]:
@@ -180,7 +184,7 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
             pax.grid(axis="y", alpha=0.3)
         s_notes.extend(_phase_bands(ax, s, timed, t0))
     # one legend for every panel, outside the plots; the caption says what is not drawn
-    fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center", ncols=3,
+    fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center", ncols=2 if macos else 3,
                fontsize=8, frameon=False)
     if title:
         fig.suptitle(printable(title), fontsize=12, x=0.01, ha="left")
@@ -192,13 +196,20 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
     fig.canvas.draw()  # lay out, then place the texts that must not overlap
     for k, s in enumerate(drawn):
         ax = axes[k * rows_per][0]
-        narrow = _place_phase_labels(fig, ax)
+        narrow = _place_phase_labels(fig, ax, timed)
         placed = [t.get_window_extent() for t in ax.texts if (t.get_gid() or "").startswith("phase-label")]
         _annotate_steps(fig, ax, s, annotate, placed)
         if narrow:
-            notes_per[k].append("phases too narrow to label: " + "; ".join(narrow))
+            shown = "; ".join(narrow[:NARROW_LISTED])
+            if len(narrow) > NARROW_LISTED:
+                where = f" --pid {s.asid}" if s.asid is not None else ""
+                shown += f"; and {len(narrow) - NARROW_LISTED} more (tracemem phases{where} lists them)"
+            notes_per[k].append("phases too narrow to label: " + shown)
         if notes_per[k]:
-            ax.set_title(f"{ax.get_title(loc='left')}\n" + "\n".join(notes_per[k]), loc="left", fontsize=9.5, pad=6)
+            import textwrap
+
+            wrapped = [textwrap.fill(n, CAPTION_WIDTH, subsequent_indent="  ") for n in notes_per[k]]
+            ax.set_title(f"{ax.get_title(loc='left')}\n" + "\n".join(wrapped), loc="left", fontsize=9.5, pad=6)
     return fig
 
 
@@ -389,7 +400,7 @@ def _inside(box: "Bbox", frame: "Bbox") -> bool:
                 and box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5)
 
 
-def _place_phase_labels(fig: Figure, ax: "Axes") -> list[str]:
+def _place_phase_labels(fig: Figure, ax: "Axes", timed: bool) -> list[str]:
     """Each phase's name over its band, in the first of LABEL_ROWS rows where it overlaps no
     other name and stays inside the axes; the names that fit nowhere are returned (with their
     times) for the caption, and their texts removed."""
@@ -419,13 +430,21 @@ def _place_phase_labels(fig: Figure, ax: "Axes") -> list[str]:
                 placed = True
                 break
         if not placed:
-            narrow.append(f"{t.get_text()} {_fmt_x(x0)}–{_fmt_x(x1)}")
+            narrow.append(f"{t.get_text()} {_span(x0, x1, timed)}")
             t.remove()
     return narrow
 
 
-def _fmt_x(x: float) -> str:
-    return f"{x:.3f}" if abs(x) < 1000 and x != int(x) else f"{int(x)}"
+def _span(x0: float, x1: float, timed: bool) -> str:
+    """A phase's span for a caption: seconds with as many decimals as tell its ends apart (at
+    most 6), or event numbers."""
+    if not timed:
+        return f"seq {int(x0)}–{int(x1)}"
+    for digits in range(3, 7):
+        a, b = f"{x0:.{digits}f}", f"{x1:.{digits}f}"
+        if a != b:
+            break
+    return f"{a}–{b} s"
 
 
 def _annotate_steps(fig: Figure, ax: "Axes", s: _Space, n: int, taken: list["Bbox"]) -> None:
