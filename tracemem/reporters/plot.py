@@ -167,7 +167,6 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         ax.grid(axis="y", alpha=0.3)
         ax.set_xlim(lo - span * 0.005, hi + span * 0.005)
         notes_per.append([])
-        s_notes = notes_per[-1]
         for j, panel in enumerate(panels, start=1):
             pax = axes[k * rows_per + j][0]
             pkeep = _thin(s.xs, [s.values[panel]], lo, span)
@@ -182,7 +181,7 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
                 pax.yaxis.set_major_locator(_binary_locator(max(pv + [1])))
             pax.set_ylim(bottom=0, top=max(pv + [1]) * 1.1)
             pax.grid(axis="y", alpha=0.3)
-        s_notes.extend(_phase_bands(ax, s, timed, t0))
+        _phase_bands(ax, s, timed, t0)
     # one legend for every panel, outside the plots; the caption says what is not drawn
     fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center", ncols=2 if macos else 3,
                fontsize=8, frameon=False)
@@ -366,11 +365,11 @@ def _phase_x(p: Phase, s: _Space, timed: bool, t0: float | None, end: bool = Fal
     return float(seq) if seq is not None else None
 
 
-def _phase_bands(ax: "Axes", s: _Space, timed: bool, t0: float | None) -> list[str]:
+def _phase_bands(ax: "Axes", s: _Space, timed: bool, t0: float | None) -> None:
     """Shade each phase from its start to the next one's (the last to the process's end) and put
     its name at the top of the band (placed later, when the layout is known)."""
     if not len(s.xs):
-        return []
+        return
     ordered = sorted(s.phases, key=lambda p: p.start_seq)
     lo, hi = ax.get_xlim()
     for i, p in enumerate(ordered):
@@ -387,7 +386,6 @@ def _phase_bands(ax: "Axes", s: _Space, timed: bool, t0: float | None) -> list[s
         ax.text((x0 + x1) / 2, 0.985, printable(p.name), transform=ax.get_xaxis_transform(), ha="center",
                 va="top", fontsize=8, color="#333333", gid=f"phase-label:{float(x0)!r}:{float(x1)!r}",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    return []
 
 
 def _overlaps(box: "Bbox", others: Sequence["Bbox"], pad: float = 1.0) -> bool:
@@ -440,11 +438,8 @@ def _span(x0: float, x1: float, timed: bool) -> str:
     most 6), or event numbers."""
     if not timed:
         return f"seq {int(x0)}–{int(x1)}"
-    for digits in range(3, 7):
-        a, b = f"{x0:.{digits}f}", f"{x1:.{digits}f}"
-        if a != b:
-            break
-    return f"{a}–{b} s"
+    digits = next((d for d in range(3, 7) if f"{x0:.{d}f}" != f"{x1:.{d}f}"), 6)
+    return f"{x0:.{digits}f}–{x1:.{digits}f} s"
 
 
 def _annotate_steps(fig: Figure, ax: "Axes", s: _Space, n: int, taken: list["Bbox"]) -> None:
