@@ -148,8 +148,11 @@ def test_a_trace_without_pids_is_charted() -> None:
     tl = trace.timeline()
     fig = trace.plot()
     main = [ax for ax in fig.axes if ax.get_ylabel() == "bytes"]
-    assert [ax.get_title(loc="left") for ax in main] == [
+    assert [ax.get_title(loc="left").split("\n")[0] for ax in main] == [
         "memdemo (the process without a pid in the trace)", "memdemo (pid 9869)"]
+    # the child's own calls are not in the trace: its panel says so, the parent's does not
+    assert "\n" not in main[0].get_title(loc="left")
+    assert "its own calls are not in the trace" in main[1].get_title(loc="left")
     (line,) = [ln for ln in main[0].get_lines() if ln.get_label() == "VSZ (traced)"]
     mine = tl[tl["asid"].isna()].sort_values("seq")
     vsz = mine["vsz"].astype("int64").tolist()

@@ -260,9 +260,14 @@ class Trace:
         macos = any(f == "dtruss" for f in self.report.formats.values())
         df = self.df
         t0 = float(df["time"].min()) if len(df) and df["time"].notna().any() else None
+        # spaces whose tasks show no call of their own (a fork child of a trace without -f)
+        own = {r.task[int(p)].asid for p in df["pid"].dropna().unique().tolist() if int(p) in r.task}
+        if df["pid"].isna().any():
+            own.add(None)
         fig = vsz_figure(timeline, found, title=title, pids=chosen, log=log, panels=panels,
                          traced_only=baseline is None, t0=t0, spans=self.event_spans(r), names=names,
-                         limit=DEFAULT_PANELS if limit is None else limit, macos=macos)
+                         limit=DEFAULT_PANELS if limit is None else limit, macos=macos,
+                         untraced=[a for a in r.spaces if a not in own])
         if path is not None:
             save(fig, path)
         return fig

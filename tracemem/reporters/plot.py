@@ -65,6 +65,8 @@ MAX_PANELS = 24
 DRAW_POINTS = 2400
 #: Rows of phase labels above the data before a phase is listed in the caption instead.
 LABEL_ROWS = 3
+UNTRACED = ("its own calls are not in the trace (a child seen only in its fork: strace without -f?): "
+            "drawn as the fork copied it, held to the trace's end")
 #: Narrow phases named in a panel's caption; the rest are counted.
 NARROW_LISTED = 4
 #: Characters per line of a panel's caption (fits the 11-inch chart at its font size).
@@ -100,7 +102,8 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
                annotate: int = 3, t0: float | None = None, traced_only: bool = True,
                spans: Mapping[int | None, tuple[tuple[float | None, int], tuple[float | None, int]]] | None = None,
                names: Mapping[int | None, str | None] | None = None, limit: int = DEFAULT_PANELS,
-               macos: bool = False, caption: Sequence[str] = ()) -> ChartFigure:
+               macos: bool = False, caption: Sequence[str] = (),
+               untraced: Sequence[int | None] = ()) -> ChartFigure:
     """The main chart: one panel per process on one shared time axis.
 
     ``pids``: the processes (address-space ids, as :meth:`Trace.select` gives them; None for the
@@ -110,7 +113,8 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
     event; default the first timeline row). ``spans``: per process, the (time, seq) of its first
     and last event (:meth:`Trace.event_spans`): the axis covers them, the last values held to
     the last event (a process's memory outlives its last change). ``names``: each process's program. ``macos``: a dtruss trace (the commit charge is
-    Linux's rule, said on the legend). Phase bands start at the phases' own times (or seqs,
+    Linux's rule, said on the legend). ``untraced``: processes whose own calls the trace does not
+    show (a fork child of a capture without -f): their panels say so. Phase bands start at the phases' own times (or seqs,
     without timestamps)."""
     spaces, more = _choose(timeline, pids, limit)
     if t0 is None and len(timeline) and timeline["time"].notna().any():
@@ -166,7 +170,7 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         ax.set_ylabel("bytes")
         ax.grid(axis="y", alpha=0.3)
         ax.set_xlim(lo - span * 0.005, hi + span * 0.005)
-        notes_per.append([])
+        notes_per.append([UNTRACED] if s.asid in set(untraced) else [])
         for j, panel in enumerate(panels, start=1):
             pax = axes[k * rows_per + j][0]
             pkeep = _thin(s.xs, [s.values[panel]], lo, span)
