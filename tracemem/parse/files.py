@@ -7,6 +7,7 @@ import os
 from concurrent.futures import Executor
 from typing import Any, Callable, Iterable, Iterator, Union
 
+from .. import progress
 from ..errors import InputError, TraceParseError, UsageError
 from ..events import ParseReport
 from .blocks import default_workers, parse_blocks
@@ -51,6 +52,9 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
     report = report if report is not None else ParseReport()
     sources = expand(_paths(paths))
     check_together(sources)
+    shown = progress.current()
+    if shown is not None:
+        shown.reading(sources)
     seq = 0
     kinds: set[str] = set()
     if columns is not None:
@@ -116,6 +120,8 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
                 "(capture one with: strace -f -ttt -T -y -o run.trace <command>)"
             )
     report.time_kind = sorted(kinds)[0] if len(kinds) == 1 else ("mixed" if kinds else None)
+    if shown is not None:
+        shown.read_done()
 
 
 def check_together(sources: list[Source]) -> None:

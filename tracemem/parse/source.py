@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Protocol, Sequence
 
+from .. import progress
 from ..errors import InputError
 from ..text import export_text
 
@@ -210,6 +211,8 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
     """
     raw = _open_binary(source)
     try:
+        shown = progress.current()
+        read = shown.file(source, raw) if shown is not None else None  # progress: bytes read, per block
         stream = _decompressed(raw, source.label)
         buf = b""
         line = 1
@@ -219,6 +222,8 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
         while True:
             data = _read(stream, want, source.label)
             want = size
+            if read is not None:
+                read(len(data))
             if cr_ends is None and (b"\n" in data or b"\r" in data):
                 # a file whose lines end in a lone CR (every \n of it replaced by \r): its CRs are
                 # the line ends, else it is one huge line error and every event is lost (CR LF

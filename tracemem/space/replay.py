@@ -285,6 +285,10 @@ class Replayer:
         A replay allocates one acyclic row and a few regions per event; with the collector
         running, its generation scans over the growing row list cost about 8% of a replay of
         700,000 memory calls (benchmarks/bench_replay.py)."""
+        from .. import progress
+
+        shown = progress.current()
+        applied = shown.replaying(events) if shown is not None else None  # progress: per 8,192 events
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -298,8 +302,12 @@ class Replayer:
                     n += 1
                 if len(rows) >= PACK_ROWS:
                     self._pack()
+                if applied is not None:
+                    applied(n)
                 if n < 8192:
                     break
+            if shown is not None:
+                shown.replayed()
         finally:
             if enabled:
                 gc.enable()
