@@ -449,3 +449,34 @@ def test_the_byte_units() -> None:
     assert progress._bytes(100, 900) == "100/900 B"
     assert progress._bytes(3 << 30) == "3.0 GiB"
     assert progress._events(1234, 5678) == "1,234/5,678 events"
+
+
+@pytest.mark.parametrize("command", [["summary"], ["phases"], ["timeline", "-o", "{tmp}/t.parquet"],
+                                     ["plot", "-o", "{tmp}/c.png"], ["maps"]])
+def test_the_long_commands_show_progress_on_a_terminal_and_not_with_no_progress(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's long commands: on a terminal stderr they show their stages; --no-progress shows
+    none; stdout is the same either way."""
+    from io import StringIO
+
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    import tracemem.cli as cli
+    import tracemem.progress as progress
+
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    outs = {}
+    for flag in ("--progress", "--no-progress"):
+        screen = StringIO()
+        monkeypatch.setattr(progress, "wanted", lambda c, enabled=None: enabled is not False)
+        monkeypatch.setattr(cli, "stderr", Console(file=screen, force_terminal=True, width=100))
+        result = CliRunner().invoke(cli.app, [args[0], str(SAMPLES / "go-http-net.trace"), *args[1:], flag])
+        assert result.exit_code == 0, result.output
+        outs[flag] = result.stdout
+        drawn = screen.getvalue()
+        if flag == "--progress":
+            assert "reading" in drawn and "replaying" in drawn
+        else:
+            assert "reading" not in drawn and "replaying" not in drawn
+    assert outs["--progress"] == outs["--no-progress"]

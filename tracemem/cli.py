@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from .errors import InputError, OutputError, TraceParseError, TracememError, UsageError
 from .events import ParseReport
+from .progress import expect_replay, shown, stage
 from .reporters.tables import cell
 from .text import printable
 
@@ -161,6 +162,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
         yield lambda n: bar.update(task, completed=n)
 
 
+@contextmanager
+def _long(enabled: bool) -> Iterator[None]:
+    """The progress of a long command on stderr (reading, replaying, ...: tracemem.progress),
+    on a terminal only and erased when done; a command writes to stdout after it, never inside."""
+    with shown(stderr, enabled=None if enabled else False):
+        yield
+
+
 def _print_errors(report: ParseReport, limit: int = 10) -> None:
     for issue in report.errors[:limit]:
         err = TraceParseError(issue.file, issue.line, issue.column, issue.text, issue.reason)
@@ -212,11 +221,13 @@ def _load(logs: Sequence[str], baseline: Optional[Path],
     regions = _snapshot(baseline) if baseline is not None else None
     late = _snapshot(final) if final is not None else None
     trace = read_trace(logs, only=MODEL_SYSCALLS)
+    expect_replay(trace)  # the replays' total: "replaying" shows a percentage
     # what the replay cannot use is said, not only counted: line errors, calls not applied
     _print_errors(trace.report)
     for note in trace.report.notes:
         stderr.print(f"note: {cell(note)}")
     if late is not None:
+        stage("matching the final snapshot")
         regions = trace.baseline_from_final(late)
     return trace, regions
 
@@ -286,6 +297,7 @@ def timeline(
     final: Optional[Path] = FinalOpt,
     overcommit: str = OvercommitOpt,
     uncharge_unfaulted: bool = UnchargeOpt,
+    progress: bool = ProgressOpt,
 ) -> None:
     """Write the address-space timeline: one row per change, with each space's totals after it."""
     from .parse.source import expand
@@ -295,9 +307,11 @@ def timeline(
     if output_format(output) == "jsonl":
         raise UsageError(f"{output}: the timeline is written as .parquet or .csv")
     options = _kernel(overcommit, uncharge_unfaulted)
-    trace, regions = _load(logs, baseline, final)
-    df = trace.timeline(regions, **options)
-    write_table(df, output)
+    with _long(progress):
+        trace, regions = _load(logs, baseline, final)
+        df = trace.timeline(regions, **options)
+        stage(f"writing {output}")
+        write_table(df, output)
     stderr.print(f"{len(df):,} changes written to {cell(output)}")
 
 
@@ -310,13 +324,16 @@ def maps(
     final: Optional[Path] = FinalOpt,
     overcommit: str = OvercommitOpt,
     uncharge_unfaulted: bool = UnchargeOpt,
+    progress: bool = ProgressOpt,
 ) -> None:
     """Print the reconstructed final mappings of a process in /proc/PID/maps format."""
     from .reporters.maps import format_maps
 
     options = _kernel(overcommit, uncharge_unfaulted)
-    trace, regions = _load(logs, baseline, final)
-    space = trace.address_space(pid, baseline=regions, **options)
+    with _long(progress):
+        trace, regions = _load(logs, baseline, final)
+        stage("replaying")
+        space = trace.address_space(pid, baseline=regions, **options)
     stdout.out(format_maps(space, roles=roles), end="", highlight=False)
 
 
@@ -332,6 +349,7 @@ def summary(
                                  "(every process; keys in the README)."),
     overcommit: str = OvercommitOpt,
     uncharge_unfaulted: bool = UnchargeOpt,
+    progress: bool = ProgressOpt,
 ) -> None:
     """Per process: VSZ, reserved, committed, file, shared, released, peak VSZ, largest regions
     (the three largest processes)."""
@@ -340,8 +358,9 @@ def summary(
     if top < 0 or processes < 0:
         raise UsageError("--top and --processes take a number of 0 or more")
     options = _kernel(overcommit, uncharge_unfaulted)
-    trace, regions = _load(logs, baseline, final)
-    result = trace.summary(regions, phases=phase or (), top=top, **options)
+    with _long(progress):
+        trace, regions = _load(logs, baseline, final)
+        result = trace.summary(regions, phases=phase or (), top=top, **options)
     if as_json:
         stdout.out(result.to_json(), highlight=False)
         return
@@ -365,6 +384,7 @@ def plot(
     panels: str = typer.Option("", "--panels", help="Extra panels, comma-separated: map_count, released."),
     baseline: Optional[Path] = BaselineOpt,
     final: Optional[Path] = FinalOpt,
+    progress: bool = ProgressOpt,
 ) -> None:
     """Chart VSZ over time: committed, reserved, file-backed and other bytes stacked (they add up
     to VSZ), phases shaded, one panel per process on one time axis."""
@@ -378,10 +398,12 @@ def plot(
         raise UsageError(f"--panels {','.join(bad)}: choose from map_count, released")
     check_writable(output, [s.path for s in expand(logs)] + _snapshots(baseline, final))
     chart_format(output)
-    trace, regions = _load(logs, baseline, final)
-    fig = trace.plot(phases=phase or (), pid=pid or None, process=process, log=log, panels=chosen,
-                     baseline=regions, limit=processes)
-    save(fig, output)
+    with _long(progress):
+        trace, regions = _load(logs, baseline, final)
+        fig = trace.plot(phases=phase or (), pid=pid or None, process=process, log=log, panels=chosen,
+                         baseline=regions, limit=processes)
+        stage(f"writing {output}")
+        save(fig, output)
     stderr.print(f"chart written to {cell(output)}")
 
 
@@ -394,13 +416,15 @@ def phases(
     process: Optional[str] = typer.Option(None, "--process", help="Only processes that ran this program "
                                           "(name, path or glob such as 'python*')."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    progress: bool = ProgressOpt,
 ) -> None:
     """List the startup phases of each program run (they restart at each execve) with start, end
     and VSZ/reserved/committed deltas."""
     from .reporters.tables import phases_table
 
-    trace, _ = _load(logs, None)
-    found, notes = trace.phases(phase or (), pids=pid or None, process=process)
+    with _long(progress):
+        trace, _ = _load(logs, None)
+        found, notes = trace.phases(phase or (), pids=pid or None, process=process)
     if as_json:
         stdout.out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2), highlight=False)
         return
