@@ -39,6 +39,7 @@ import time
 import traceback
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -1033,12 +1034,19 @@ def test_standard_stream(background: Background, name: str) -> None:
         pytest.fail(report(run, problems), pytrace=False)
 
 
+#: The controls the progress line (tracemem.progress, rich) writes on a terminal and nothing else
+#: does: hide/show the cursor, go to the line's start and erase it, go up a line and erase it.
+#: Only these exact sequences are taken out before the check; a lone CR or any other escape stays.
+_PROGRESS_CONTROLS = re.compile(rb"\x1b\[\?25[lh]|\r\x1b\[2K|\r?\x1b\[1A\x1b\[2K")
+
+
 @pytest.mark.parametrize("name", list(PTY_CASES))
 def test_on_a_terminal(background: Background, name: str) -> None:
     result = background.result(name)
     if result.skipped:
         pytest.skip(result.skipped)
     run = result.as_run()  # stdout and stderr both went to the terminal: all in .err
+    run = dataclasses.replace(run, out=_PROGRESS_CONTROLS.sub(b"", run.out), err=_PROGRESS_CONTROLS.sub(b"", run.err))
     problems = common_problems(run, allow_sgr=True)
     if problems:
         pytest.fail(report(run, problems), pytrace=False)
