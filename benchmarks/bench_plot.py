@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_parse import count_lines  # the scripts sit side by side in benchmarks/
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -47,14 +49,6 @@ class Run:
     code: int            # exit code (negative: killed by that signal)
     timed_out: bool
     err: str             # the tail of stderr
-
-
-def count_lines(path: Path) -> int:
-    n = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            n += block.count(b"\n")
-    return n
 
 
 def png_size(path: Path) -> tuple[int, int] | None:
