@@ -94,15 +94,45 @@ def _count_in_worker(path: str) -> dict:
 
 @pytest.fixture(scope="module")
 def big_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real trace repeated past the 32 MiB at which the parser goes parallel."""
+    """A real trace repeated past the 64 MiB at which the parser goes parallel (on idle cores)."""
+    from tracemem.parse.files import PARALLEL_MIN_BYTES
+
     text = SAMPLE.read_bytes()
     path = tmp_path_factory.mktemp("big") / "big.trace"
-    copies = (33 << 20) // len(text) + 1
+    copies = (PARALLEL_MIN_BYTES + (1 << 20)) // len(text) + 1
     with open(path, "wb") as fh:
         for _ in range(copies):
             fh.write(text)
-    assert path.stat().st_size > 32 << 20
+    assert path.stat().st_size > PARALLEL_MIN_BYTES
     return path
+
+
+def _workers_here(_: object) -> int:
+    from tracemem.parse.blocks import default_workers
+
+    return default_workers()
+
+
+def test_workers_only_on_idle_cores_and_never_a_pool_in_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser's own pool: one worker per idle core (by the load average), none when no core
+    is idle, and none inside any child process: a ProcessPoolExecutor's workers are not daemonic,
+    and one used to start a pool of its own (issue 13)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tracemem.parse import blocks
+
+    monkeypatch.setattr(blocks.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert blocks.default_workers() == 2
+    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (0.9, 0.5, 0.5))
+    assert blocks.default_workers() == 1
+    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert blocks.default_workers() == 1
+    assert blocks.default_workers(ignore_daemon=True) == 2   # the caller's own executor decides
+    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (0.1, 0.1, 0.1))   # (a forked child sees it too)
+    for context in ("fork", "spawn"):
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(context)) as pool:
+            assert pool.submit(_workers_here, 0).result() == 1
 
 
 def test_count_events_inside_a_pool_worker(big_trace: Path) -> None:

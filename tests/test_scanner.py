@@ -50,7 +50,13 @@ def parse_block(lines: list[str], scanner: bool, *, block_local: bool = False, f
     cols, markers = assemble(reader, rows, clock, fast, columns)
     if block_local:
         pending = sorted((repr(r) for r in reader.pending.values()))
-        end: object = (pending, reader.live_log, sorted(map(str, reader.touched)), reader.superseded)
+        # the live tasks a block leaves: each pid's last word (the scanner notes every syscall
+        # line's pid up front, the per-line code as it reaches it; the stitcher applies the log
+        # in order, and the live set's order counts only when it holds one task)
+        last: dict[str, str] = {}
+        for what, pid in reader.live_log:
+            last[pid] = what
+        end: object = (pending, sorted(last.items()), sorted(map(str, reader.touched)), reader.superseded)
     else:
         left = reader.finish()
         end = finish_rows(left, clock, fast, columns) if left else {}
@@ -175,6 +181,8 @@ SHORT_LAST_LINES = [
     ("f(", "X"), ("f() =", "X"), ("f() = 0x", "X"), ("f() = -", "X"), ("f() = 0 <0.", "X"), ("f() = 0 E", "X"),
     ("f() = 0 (", "X"), ("f() = 0 <unavailable", "X"), ("f() = 3</x", "X"), ('f("\\', "X"), ("f(/* *", "X"),
     ("f(<unfinished ...", "X"), ("f(<detached", "X"), ("<... f resumed>", "X"), ("f() = 0 (DELAYED)", "X"),
+    ("???", "O"), ("???(", "X"), ("??", "O"), ("<... ??? resumed", "O"), ("<... ??? resumed>", "X"),
+    ("<... ??? resumed>)", "X"), ("???() = ?", "X"),
 ]
 
 
@@ -213,6 +221,49 @@ def test_blocks_the_scanner_declines() -> None:
         same(lines)
 
 
+#: The forms a Go program's exit writes (issue 13), each once sent its whole block to the slow path.
+GO_EXIT = [
+    '7170  02:47:09.264300 nanosleep({tv_sec=0, tv_nsec=20000}, NULL) = 0 <0.000080>',
+    '7179  02:47:09.264400 getpid() = 7179 <0.000003>',
+    '7170  02:47:09.264401 nanosleep({tv_sec=0, tv_nsec=20000},  <unfinished ...>',
+    '7171  02:47:09.264420 exit_group(0 <unfinished ...>',
+    '7170  02:47:09.264437 <... nanosleep resumed> <unfinished ...>) = ?',
+    '7179  02:47:09.314670 ???( <unfinished ...>',
+    '7180  02:47:09.314680 futex(0xc000, FUTEX_WAKE_PRIVATE, 1) = 1 <0.000004>',
+    '7179  02:47:09.314709 <... ??? resumed>) = ?',
+    '7297  02:47:10.039002 ???()             = ?',
+    '7042  02:47:09.426103 restart_syscall(<... resuming interrupted nanosleep ...> <unfinished ...>',
+    '7043  02:47:09.426110 --- SIGURG {si_signo=SIGURG, si_code=SI_TKILL, si_pid=7042, si_uid=0} ---',
+    '7042  02:47:09.426184 <... restart_syscall resumed>) = 0 <0.000076>',
+    '7181  02:47:09.426190 wait4(-1,  <detached ...>',
+    '7170  02:47:09.426200 +++ exited with 0 +++',
+    '7042  02:47:09.426300 getpid() = 7042 <0.000003>',
+]
+
+
+def test_go_exit_lines_are_scanned_in_place() -> None:
+    """A block holding the lines a Go program's exit writes is taken by the scanner (they are
+    parsed where they stand, by the grammar when it settles them alone), and gives what the
+    per-line code gives: the guard against losing the speed of issue 13 again."""
+    kinds, *_ = scan("\n".join(GO_EXIT))
+    k = dict(zip(range(1, len(GO_EXIT) + 1), kinds.decode()))
+    assert k[6] == "X" and k[8] == "X"          # ???: a name now, the task's first pair
+    assert k[9] == "S"                          # ???() = ?: a complete call
+    assert k[11] == "G" and k[14] == "G"
+    for block_local in (False, True):
+        reader = StraceFileReader("t", ParseReport())
+        reader.use_scanner = True
+        reader.block_local = block_local
+        reader.feed_block(GO_EXIT)
+        assert reader.scanned_blocks == 1
+        same(GO_EXIT, block_local=block_local)
+    cols, _, _, account, _, _ = parse_block(GO_EXIT, True)
+    assert account[3] == []                     # no line errors
+    rows = dict(zip(cols["line"], cols["syscall"]))   # by each call's first line
+    assert rows[6] == "???" and rows[9] == "???" and rows[10] == "restart_syscall"
+    assert rows[3] == "nanosleep"                       # joined with its killed resumed end
+
+
 def test_scanner_takes_real_traces() -> None:
     """On a real -f -ttt -T trace (a JVM starting) nearly every line is taken by the scanner."""
     text = (STRACE_DATA / "java-ttt.trace").read_text()
@@ -229,7 +280,8 @@ def test_scanner_takes_real_traces() -> None:
 
 # -- generated blocks ------------------------------------------------------------------------------
 
-names = st.sampled_from(["read", "futex", "wait4", "mmap", "epoll_wait", "execve", "clone", "poll"])
+names = st.sampled_from(["read", "futex", "wait4", "mmap", "epoll_wait", "execve", "clone", "poll", "???",
+                         "restart_syscall", "nanosleep"])
 plain_args = st.sampled_from([
     "", "3", "-1, NULL, 0, NULL", "NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0",
     '"/usr/lib/x.so", O_RDONLY', '[{fd=3, events=POLLIN}], 1, 1000', '"a)b\\"", 4', "0x7f /* c ) */",
@@ -237,6 +289,7 @@ plain_args = st.sampled_from([
     "4<UNIX-STREAM:[1->2]>", "5<a->>", "6<a-->b>", "7<a->b>", "x<unfinished", "[3</x>, 4</y(z)>]",
     "3<>", "<...>", "8</a\"b>", "\x0b3\x0c", " \t", ",\x1c x", "x ,\r", "((((((1))))))", "(((((((1)))))))", '"unterminated', "{a=[1, 2], b=(3)}",
     '"/bin/true", ["true"], 0x7ffd /* 3 vars */', "a, b, <<", "x]", "tail,", ", lead",
+    "<... resuming interrupted nanosleep ...>",
 ])
 tails = st.sampled_from([
     "= 0", "= 0 <0.000010>", "= -1 EAGAIN (Resource temporarily unavailable) <0.000100>", "= 0 (Timeout)",
@@ -254,7 +307,8 @@ def trace_lines(draw):
     pid = draw(pid_pool)
     prefix = "" if not pid else pid + " " if pid[0] != "[" else pid + " "
     stamp = draw(st.sampled_from(["", "12:00:00.000001 ", "1795631117.890103 ", "12:00:00 "]))
-    form = draw(st.sampled_from(["call", "call", "unf", "res", "res", "res_unf", "sig", "exit", "junk"]))
+    form = draw(st.sampled_from(["call", "call", "unf", "res", "res", "res_unf", "res_unf_done", "detached",
+                                 "reject", "sig", "exit", "junk"]))
     name, args, tail = draw(names), draw(plain_args), draw(tails)
     pad = draw(st.sampled_from(["", " ", "  "]))
     if form == "call":
@@ -265,6 +319,12 @@ def trace_lines(draw):
         body = f"<... {name} resumed>{args}){pad}{tail}"
     elif form == "res_unf":
         body = f"<... {name} resumed>{args} <unfinished ...>"
+    elif form == "res_unf_done":  # a thread killed inside a resumed call (Go, at exit)
+        body = f"<... {name} resumed> <unfinished ...>) = ?"
+    elif form == "detached":
+        body = f"{name}({args} <detached ...>"
+    elif form == "reject":  # a syscall-form line the grammar rejects
+        body = f"{name}({args}) = 0 EXTRA garbage"
     elif form == "sig":
         body = "--- SIGCHLD {si_signo=SIGCHLD} ---"
     elif form == "exit":

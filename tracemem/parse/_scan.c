@@ -254,7 +254,17 @@ static char parse_line(const char *t, Py_ssize_t ls, Py_ssize_t le, rec *r) {
     }
     /* head */
     int resumed = 0;
-    if (name_start((unsigned char)t[p])) {
+    if (le - p >= 4 && memcmp(t + p, "\?\?\?(", 4) == 0) {
+        /* the grammar's NAME for a call strace could not name (a thread killed inside it) */
+        r->name.s = p;
+        r->name.e = p + 3;
+        p += 4;
+    } else if (le - p >= 17 && memcmp(t + p, "<... \?\?\? resumed>", 17) == 0) {
+        r->name.s = p + 5;
+        r->name.e = p + 8;
+        p += 17;
+        resumed = 1;
+    } else if (name_start((unsigned char)t[p])) {
         Py_ssize_t q = p + 1;
         while (q < le && name_char((unsigned char)t[q])) q++;
         if (q >= le || t[q] != '(') return K_O;
@@ -538,6 +548,8 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "U|Ok", &text, &names, &mask)) return NULL;
     mask |= (1UL << C_AT) | (1UL << C_NAME);
     int sparse = names != Py_None && (mask & (1UL << SPARSE_BIT)) != 0;
+    int filter = names != Py_None && (mask & (1UL << 12)) != 0;
+    int drop_stamp = filter && (mask & (1UL << 13)) != 0;
     if (!PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
     const char *t = (const char *)PyUnicode_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -653,12 +665,27 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         }
         if (mask & (1UL << C_ARGS)) {
             PyObject *a;
-            if (!want) a = PyUnicode_New(0, 127);
+            if (!want && filter) { Py_INCREF(Py_None); a = Py_None; }
+            else if (!want) a = PyUnicode_New(0, 127);
             else if (k == K_J) a = join_args(t, first->args, r->args);
             else a = mkstr(t, strip(t, r->args));
             if (append_new(cols[C_ARGS], a) < 0) goto done;
         }
 #define WANT(c) (mask & (1UL << (c)))
+        if (filter && !want) {
+            /* FILTER: a row the caller drops by name: only its lines, name (and stamp unless
+             * DROP_STAMP) are built, every other built column holds None */
+            if (WANT(C_FIRST) && append_new(cols[C_FIRST], PyLong_FromSsize_t(fi)) < 0) goto done;
+            if (append_new(cols[C_AT], PyLong_FromSsize_t(i)) < 0) goto done;
+            int cs[] = {C_PID, C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR};
+            for (int c = 0; c < 6; c++)
+                if (WANT(cs[c]) && PyList_Append(cols[cs[c]], Py_None) < 0) goto done;
+            if ((WANT(C_STAMP) || PyList_GET_SIZE(cols[C_STAMP]) == 0) &&
+                ((drop_stamp && PyList_GET_SIZE(cols[C_STAMP]) > 0) ? PyList_Append(cols[C_STAMP], Py_None)
+                                                                    : append_new(cols[C_STAMP], mkstr(t, first->stamp))) < 0)
+                goto done;
+            continue;
+        }
         if (WANT(C_FIRST) && append_new(cols[C_FIRST], PyLong_FromSsize_t(fi)) < 0) goto done;
         if (append_new(cols[C_AT], PyLong_FromSsize_t(i)) < 0) goto done;
         if (WANT(C_PID) &&
@@ -711,7 +738,7 @@ static struct PyModuleDef module = {
 };
 
 /* Bumped whenever scan()'s behaviour or result changes; strace.py ignores a stale build. */
-#define SCAN_ABI 3
+#define SCAN_ABI 4
 
 PyMODINIT_FUNC PyInit__scan(void) {
     PyObject *m = PyModule_Create(&module);

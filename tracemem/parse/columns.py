@@ -329,7 +329,7 @@ def _call_columns(out: Columns, need: set[str], names: list[str], args: list[str
 
 def _ret_values(rets: list[str]) -> list[int | None]:
     """Return-value texts of complete calls as integers ("?" as None)."""
-    return [None if r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
+    return [None if r is None or r == "?" else int(r, 16) if r[1:2] == "x" else int(r) for r in rets]
 
 
 def _decoded_start(names: list[str], args: list[str], fast: bool, columns: tuple[str, ...] | None,

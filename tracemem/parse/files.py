@@ -23,7 +23,7 @@ Batch = dict[str, list[Any]]
 PathsLike = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 
 #: Files over this size are parsed by worker processes (when more than one core is there).
-PARALLEL_MIN_BYTES = 32 << 20
+PARALLEL_MIN_BYTES = 64 << 20
 
 
 def _paths(paths: PathsLike) -> list[str]:
@@ -46,8 +46,8 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
     Parallelism: ``executor`` (a ``concurrent.futures`` process pool of the caller's) parses the
     blocks of every strace file in it; otherwise ``workers`` > 1 parses the blocks of a large file
     in a process pool made for that file and shut down after it. The default is
-    :func:`~tracemem.parse.blocks.default_workers` for files over 32 MiB, which is 1 inside a
-    daemonic process (a multiprocessing.Pool or Dask worker cannot have children).
+    :func:`~tracemem.parse.blocks.default_workers` for files over 64 MiB: the idle cores, 1 when
+    none is idle or inside a child process (never a pool inside a pool).
     """
     report = report if report is not None else ParseReport()
     sources = expand(_paths(paths))

@@ -242,9 +242,29 @@ class _Fast:
             _PREFIX + r"<\.\.\. " + _NAME + r" resumed>(?P<args>.*?)" + result).fullmatch
         self.args_ok = re.compile("(?:" + t("ARGS") + ")").fullmatch
         self.parens = re.compile(t("PAREN")).findall
+        #: a signal or exit line: the grammar's SIGNAL and EXITED terminals after the prefix
+        self.event = re.compile(
+            _PREFIX + "(?:(?P<signal>" + t("SIGNAL") + ")|(?P<exited>" + t("EXITED") + "))[ \t]*").fullmatch
 
 
 _FAST: _Fast | None = None
+
+
+def fast_event(text: str) -> LineRecord | None:
+    """The record of a signal or exit line ("--- SIGURG {...} ---", "+++ exited with 0 +++"),
+    equal to ``lark_line(text)``; None for other lines."""
+    global _FAST
+    fast = _FAST or _Fast()
+    _FAST = fast
+    m = fast.event(text)
+    if m is None:
+        return None
+    body = m.group("signal")
+    kind = "signal"
+    if body is None:
+        body = m.group("exited")
+        kind = "exited"
+    return LineRecord(kind, _fpid(m), m.group("stamp"), text=body)
 
 
 def fast_line(text: str) -> LineRecord | None:
@@ -252,6 +272,8 @@ def fast_line(text: str) -> LineRecord | None:
     global _FAST
     fast = _FAST or _Fast()
     _FAST = fast
+    if text.endswith(("---", "+++")) or text.rstrip(" \t").endswith(("---", "+++")):
+        return fast_event(text)
     if text.endswith("<unfinished ...>"):
         if "resumed>" in text:
             return None

@@ -17,8 +17,23 @@ from ..events import ParseReport
 from . import strace as _strace
 from .decode import CHECKED_SYSCALLS
 from .patterns import ANSI, block_patterns
+from .lines import LineRecord, LineSyntaxError, fast_event, lark_line
 from .rows import Bulk, Item, RegexBulk, ScannedBulk
 from .statemachine import LineStateMachine
+
+_SYSCALL_KINDS = frozenset(("call", "unfinished", "resumed", "resumed_unfinished", "detached"))
+
+
+def _settled_alone(text: str) -> LineRecord | None:
+    """The grammar's record of a syscall-form line when it needs no other line (no notice glued
+    into it, not cut short); None otherwise."""
+    if "strace: Process" in text:
+        return None
+    try:
+        rec = lark_line(text)
+    except LineSyntaxError:
+        return None
+    return rec if rec.kind in _SYSCALL_KINDS else None
 
 _SPECIAL_KINDS = re.compile(rb"[XG]")
 #: the syscalls whose argument text columns.py reads when no args column is asked for: the
@@ -168,12 +183,27 @@ class StraceFileReader(LineStateMachine):
         if len(found) != len(special):  # pragma: no cover - defensive
             return None
         rest = patterns.rest
+        alone: dict[int, LineRecord] = {}
         for i, f in zip(special, found):
             if kinds[i] == 71:  # G: a signal or exit line; a notice glued into it cuts the line
                 if "strace: Process" in lines[i]:
                     return None
             elif not (f[3] or f[4]) or (f[9] and rest(f[9]) is None):
-                return None  # a line the per-line code would parse with Lark (it may be cut)
+                # a line the per-line code parses with Lark: taken here when the grammar settles
+                # it alone (a line it rejects, or one a notice cut, may join the next line)
+                rec = _settled_alone(lines[i])
+                if rec is None:
+                    return None
+                alone[i] = rec
+        if alone and default_pid is None and has_pid and not self.prefixed:
+            # The per-line code reads such a block (the pure path's block regex declines it) in
+            # order: a signal or exit line without a pid before the first pid is the capture's
+            # unprefixed task (strace -f on a terminal). Up front, the pids would own it.
+            for i in special:
+                if kinds[i] == 71:
+                    event = fast_event(lines[i])
+                    if event is None or event.pid is None:
+                        return None
         start = self.line_no
         self.report.lines += count
         self.line_no += count
@@ -195,6 +225,8 @@ class StraceFileReader(LineStateMachine):
             n = start + i + 1
             if kinds[i] == 71:
                 self._slow(lines[i], n)
+            elif i in alone:
+                self._record(alone[i], n, 1)
             else:
                 tuple_(f, n)
                 parsed += 1

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from ..events import LineIssue, ParseReport, Skip
-from .lines import LineRangeError, LineRecord, LineSyntaxError, fast_line, lark_line
+from .lines import LineRangeError, LineRecord, LineSyntaxError, fast_event, fast_line, lark_line
 from .patterns import ANSI, block_patterns
 from .rows import COMPLETE, DETACHED, RESUMED_ONLY, UNFINISHED, FrameTarget, Flush, Item, Marker, Orphan, \
     Row, Stamp
@@ -403,7 +403,7 @@ class LineStateMachine:
         if self._glued_notice(text, n, 1):
             return
         try:
-            rec = lark_line(text)
+            rec = (fast_event(text) if self.fast else None) or lark_line(text)
         except LineSyntaxError as exc:
             if not _LOOKS_LIKE_CALL.match(text) and not isinstance(exc, LineRangeError):
                 self.report.skip(Skip.PROGRAM_OUTPUT)

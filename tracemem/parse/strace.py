@@ -32,7 +32,7 @@ try:  # the compiled line splitter (tracemem/parse/_scan.c); optional, the pure-
     from . import _scan
 
     # a build left from an older _scan.c (an editable install not rebuilt) is not used
-    _SCAN = _scan.scan if getattr(_scan, "ABI", None) == 3 else None
+    _SCAN = _scan.scan if getattr(_scan, "ABI", None) == 4 else None
 except ImportError:  # pragma: no cover - no compiler when the package was built
     _SCAN = None
 
