@@ -200,3 +200,32 @@ def test_runtimes() -> None:
     assert (java["syscall"] == "clone3").sum() >= 5
     node = tracemem.read_trace(STRACE_DATA / "node-ttt-T.trace").df
     assert (node["syscall"] == "mmap").sum() > 20
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_the_model_view_of_a_trace_is_the_full_one(path: Path) -> None:
+    """The command line reads traces with read_trace(only=MODEL_SYSCALLS), and the compiled
+    scanner then builds only the line, pid, name and time of the rows it drops (issue 13). What
+    is drawn and listed from it must be what the whole table gives: the kept events, the phases
+    ("the first event after" the loader's end is among the model's calls), the zero of the time
+    axis, each process's first and last event (a process's last call may be one the model does
+    not read) and the summary."""
+    import json
+
+    from tracemem.trace import MODEL_SYSCALLS
+
+    try:
+        model = tracemem.read_trace(path, only=MODEL_SYSCALLS)
+    except tracemem.TracememError:
+        pytest.skip("not a trace tracemem reads")
+    full = tracemem.read_trace(path)
+    kept = full.df[full.df["syscall"].isin(MODEL_SYSCALLS)].reset_index(drop=True)
+    assert model.df.astype(object).equals(kept.astype(object))
+    assert (model.report.lines, model.report.events) == (full.report.lines, full.report.events)
+    assert [p.__dict__ for p in model.phases()[0]] == [p.__dict__ for p in full.phases()[0]]
+    assert model.phases()[1] == full.phases()[1]
+    assert model.start_time() == full.start_time() and model.last_event() == full.last_event()
+    assert model.event_spans() == full.event_spans()
+    a, b = json.loads(model.summary().to_json()), json.loads(full.summary().to_json())
+    a.pop("notes"), b.pop("notes")   # (a terminal capture's note counts the events it kept)
+    assert a == b

@@ -68,10 +68,14 @@ def cache_unmaps(path: Path, pid: int) -> list[int]:
 
 
 def next_call(path: Path, pid: int, after: int) -> int:
-    """The line of ``pid``'s first call (a syscall line, not a resumption) after line ``after``."""
+    """The line of ``pid``'s first call (a syscall line, not a resumption) after line ``after``
+    among the calls the model reads (MODEL_SYSCALLS: what the command line reads the trace for,
+    so the phases are the same on a full table and on the CLI's)."""
+    from tracemem.trace import MODEL_SYSCALLS
+
     for n, line in enumerate(lines(path), 1):
         m = _CALL.match(line)
-        if n > after and m and int(m.group(1)) == pid:
+        if n > after and m and int(m.group(1)) == pid and m.group(2) in MODEL_SYSCALLS:
             return n
     raise AssertionError(f"no call of {pid} after line {after}")
 

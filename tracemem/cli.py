@@ -365,8 +365,7 @@ def summary(
         stdout.out(result.to_json(), highlight=False)
         return
     # one zero for the summary's peak times, the phases and the chart: the trace's first event
-    times = trace.df["time"]
-    summary_tables(stdout, result, processes=processes, t0=float(times.min()) if times.notna().any() else None)
+    summary_tables(stdout, result, processes=processes, t0=trace.start_time())
 
 
 @app.command()
@@ -429,8 +428,7 @@ def phases(
         stdout.out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2), highlight=False)
         return
     # one zero for the table, the chart and --phase NAME=SECONDS: the trace's first event
-    times = trace.df["time"]
-    phases_table(stdout, found, float(times.min()) if times.notna().any() else None)
+    phases_table(stdout, found, trace.start_time())
     for note in notes:
         stderr.print(f"note: {cell(note)}")
 

@@ -223,6 +223,14 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
     for pid, asid in zip(pairs["pid"].tolist(), pairs["asid"].tolist()):
         asid_by_pid.setdefault(int(pid), int(asid))
     events = df if df["seq"].is_monotonic_increasing else df.sort_values("seq")
+    # Only the calls the model reads (MODEL_SYSCALLS): the command line reads the trace with
+    # read_trace(only=MODEL_SYSCALLS), and "the first event after" the loader's end or the exec
+    # must be the same event on a full table and a filtered one.
+    from .trace import MODEL_SYSCALLS
+
+    model = events["syscall"].isin(MODEL_SYSCALLS).to_numpy()
+    if not model.all():
+        events = events[model]
     # each event's address space (its pid's, the pid itself when unknown; -1: no pid), as one
     # array: a trace of millions of events is not made into Python lists here
     pid_arr = events["pid"].to_numpy(dtype="float64", na_value=np.nan)
@@ -538,7 +546,7 @@ def parse_user_phase(text: str) -> tuple[str, str, Any]:
 
 
 def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str], *,
-               asid: int | None = None) -> list[Phase]:
+               asid: int | None = None, t0: float | None = None) -> list[Phase]:
     """Add or override phases from --phase options. They apply to the address space ``asid``
     (default: the first process); a phase given replaces the detected one of that name in the
     program run the matched event falls in (a run starts at each execve), and names its program."""
@@ -547,7 +555,8 @@ def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str], *,
     events = df.sort_values("seq")
     if not len(events):
         return phases
-    t0 = events["time"].dropna().min() if events["time"].notna().any() else None
+    if t0 is None:  # (the trace's first event: Trace.start_time, which sees dropped events too)
+        t0 = events["time"].dropna().min() if events["time"].notna().any() else None
     first_asid = asid if asid is not None else (
         phases[0].asid if phases else (None if pd.isna(events["pid"].iloc[0]) else int(events["pid"].iloc[0])))
     # the detected runs of that space: each starts at an exec phase
@@ -594,17 +603,22 @@ def apply_user(phases: list[Phase], df: "pd.DataFrame", specs: Iterable[str], *,
     return phases
 
 
-def finish(phases: list[Phase], df: "pd.DataFrame", timeline: "pd.DataFrame") -> list[Phase]:
-    """Order phases per process, set their ends (the next phase's start, or the last event) and
-    the VSZ/reserved/committed deltas over each from the timeline."""
+def finish(phases: list[Phase], df: "pd.DataFrame", timeline: "pd.DataFrame",
+           last: tuple[float | None, int] | None = None) -> list[Phase]:
+    """Order phases per process, set their ends (the next phase's start, or the trace's last
+    event: ``last``, its (time, seq), default the last of ``df``) and the VSZ/reserved/committed
+    deltas over each from the timeline."""
     import pandas as pd
 
     out: list[Phase] = []
     by_space: dict[int | None, list[Phase]] = {}
     for p in phases:
         by_space.setdefault(p.asid, []).append(p)
-    last_seq = int(df["seq"].max()) if len(df) else 0
-    last_time = float(df["time"].max()) if len(df) and df["time"].notna().any() else None
+    if last is not None:
+        last_time, last_seq = last
+    else:
+        last_seq = int(df["seq"].max()) if len(df) else 0
+        last_time = float(df["time"].max()) if len(df) and df["time"].notna().any() else None
     # the timeline's rows of each address space, split once (a mask per space is quadratic)
     import numpy as np
 

@@ -60,6 +60,11 @@ class Trace:
     df: "pd.DataFrame"
     report: ParseReport
     decoded: Mapping[int, Decoded] = field(default_factory=dict, repr=False)
+    #: Per task (None: no pid), the (time, seq) of its first and last event among all the
+    #: trace's events, kept when ``read_trace(only=...)`` drops some (a process's last call may
+    #: be one the model does not read): the chart's axis and the last phase's end use them.
+    #: None: take them from ``df`` (it holds every event).
+    task_spans: "dict[int | None, Span] | None" = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.decoded, DecodedRecords):
@@ -160,8 +165,8 @@ class Trace:
         for sp in [*r.replaced, *r.spaces.values()]:
             exe_of.setdefault(sp.asid, sp.exe)
         found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()}, exe_of, chosen)
-        found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None)
-        return finish(found, self.df, timeline), notes
+        found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None, t0=self.start_time())
+        return finish(found, self.df, timeline, self.last_event()), notes
 
     def select(self, pids: Sequence[int] | None = None, process: str | None = None,
                replayer: "Replayer | None" = None) -> list[int | None] | None:
@@ -259,7 +264,7 @@ class Trace:
             title += f" and {len(self.report.files) - 1} more file{'s' if len(self.report.files) > 2 else ''}"
         macos = any(f == "dtruss" for f in self.report.formats.values())
         df = self.df
-        t0 = float(df["time"].min()) if len(df) and df["time"].notna().any() else None
+        t0 = self.start_time()
         # spaces whose tasks show no call of their own (a fork child of a trace without -f)
         own = {r.task[int(p)].asid for p in df["pid"].dropna().unique().tolist() if int(p) in r.task}
         if df["pid"].isna().any():
@@ -271,6 +276,30 @@ class Trace:
         if path is not None:
             save(fig, path)
         return fig
+
+    def start_time(self) -> float | None:
+        """The time of the trace's first event (of all its events: the zero of the chart, the
+        phases table and ``--phase NAME=SECONDS``); None without timestamps."""
+        if self.task_spans is not None:
+            firsts = [s[0][0] for s in self.task_spans.values() if s[0][0] is not None]
+            return min(firsts) if firsts else None
+        times = self.df["time"]
+        return float(times.min()) if len(times) and times.notna().any() else None
+
+    def last_event(self) -> tuple[float | None, int] | None:
+        """The (time, seq) of the trace's last event (of all its events; None: no events)."""
+        if self.task_spans is not None:
+            ends = [s[1] for s in self.task_spans.values()]
+            if not ends:
+                return None
+            seq = max(e[1] for e in ends)
+            times = [e[0] for e in ends if e[0] is not None]
+            return (max(times) if times else None, seq)
+        df = self.df
+        if not len(df):
+            return None
+        when = df["time"].max()
+        return (None if _na(when) else float(when), int(df["seq"].max()))
 
     def event_spans(self, replayer: "Replayer | None" = None) -> dict[int | None, tuple[tuple[float | None, int],
                                                                                  tuple[float | None, int]]]:
@@ -292,6 +321,14 @@ class Trace:
         def when(v: object) -> float | None:
             return None if _na(v) else float(v)  # type: ignore[arg-type]
 
+        if self.task_spans is not None:  # from every event, the ones read_trace(only=...) dropped too
+            for task, (first, last_ev) in self.task_spans.items():
+                if task is None:  # the tasks without a pid, as below
+                    merge(None, first, last_ev)
+                    continue
+                sp = r.task.get(task)
+                if sp is not None and sp.asid is not None:
+                    merge(sp.asid, first, last_ev)
         named = df[df["pid"].notna()]
         if len(named):
             per = named.groupby("pid", observed=True).agg(t0=("time", "min"), s0=("seq", "min"),
@@ -305,8 +342,9 @@ class Trace:
         if len(unnamed):
             merge(None, (when(unnamed["time"].min()), int(unnamed["seq"].min())),
                   (when(unnamed["time"].max()), int(unnamed["seq"].max())))
-        if len(df):
-            last = (when(df["time"].max()), int(df["seq"].max()))
+        end = self.last_event()
+        if end is not None:
+            last = end
             timeline = r.frame()
             missing = [a for a in r.spaces if a is not None and a not in spans]
             if missing:
@@ -429,8 +467,12 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     waiting = 0
     decoded: dict[int, Decoded] = {}
     keep = frozenset(only) if only is not None else None
-    for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines, workers=workers):
+    spans: dict[int | None, Span] = {}
+    # (the compiled scanner builds only the line, name, pid and time of the rows it drops)
+    for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines, workers=workers,
+                              names=keep):
         if keep is not None:
+            _task_spans(spans, batch)
             idx = [i for i, name in enumerate(batch["syscall"]) if name in keep]
             if len(idx) != len(batch["syscall"]):
                 batch = {k: [v[i] for i in idx] for k, v in batch.items()}
@@ -458,8 +500,46 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
         decoded = {new: decoded[int(o)] for new, o in enumerate(old) if int(o) in decoded}
     for column in ("file", "syscall", "errno", "state"):
         df[column] = df[column].astype("category")
-    _name_unprefixed_task(df, report)
-    return Trace(_share_empty_columns(df), report, decoded)
+    owner = _name_unprefixed_task(df, report)
+    # (a merge of -ff files renumbers the kept events: the spans' seqs would not match them)
+    kept_spans = spans if keep is not None and len(report.files) == 1 else None
+    if kept_spans is not None and owner is not None and None in kept_spans:
+        (t_a, s_a), (t_b, s_b) = kept_spans.pop(None)   # the unprefixed events are the owner's
+        (u_a, r_a), (u_b, r_b) = kept_spans.get(owner, ((t_a, s_a), (t_b, s_b)))
+        kept_spans[owner] = ((min((t for t in (t_a, u_a) if t is not None), default=None), min(s_a, r_a)),
+                             (max((t for t in (t_b, u_b) if t is not None), default=None), max(s_b, r_b)))
+    return Trace(_share_empty_columns(df), report, decoded, kept_spans)
+
+
+#: A task's first and last event: ((time, seq), (time, seq)).
+Span = tuple[tuple[float | None, int], tuple[float | None, int]]
+
+
+def _task_spans(spans: dict[int | None, Span], batch: Batch) -> None:
+    """Update each task's (earliest time, first seq) and (latest time, last seq) with a batch's
+    rows (every row, before a filter), as Trace.event_spans takes them from a whole table."""
+    pids, seqs, times = batch["pid"], batch["seq"], batch["time"]
+    if not pids:
+        return
+    groups: dict[Any, Sequence[int]]
+    if len(set(pids)) == 1:
+        groups = {pids[0]: range(len(pids))}
+    else:
+        lists: dict[Any, list[int]] = {}
+        for i, p in enumerate(pids):
+            lists.setdefault(p, []).append(i)
+        groups = dict(lists)
+    for p, rows in groups.items():
+        ts = [times[i] for i in rows if times[i] is not None]
+        lo, hi = (min(ts), max(ts)) if ts else (None, None)
+        first, last = seqs[rows[0]], seqs[rows[-1]]
+        old = spans.get(p)
+        if old is not None:
+            (t_a, s_a), (t_b, _) = old
+            lo = t_a if lo is None else lo if t_a is None else min(lo, t_a)
+            hi = t_b if hi is None else hi if t_b is None else max(hi, t_b)
+            first = s_a
+        spans[p] = ((lo, first), (hi, last))
 
 
 def _share_empty_columns(df: "pd.DataFrame") -> "pd.DataFrame":
@@ -634,12 +714,14 @@ def pd_na() -> object:
     return pd.NA
 
 
-def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> None:
+def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> int | None:
     """A terminal capture (strace -f without -o) prints no ``[pid N]`` prefix until a second
     task exists: those first events have no pid. The first prefixed pid that is not a task
-    created so far is the same task; its pid is given to them (and said in report.notes)."""
+    created so far is the same task; its pid is given to them (and said in report.notes).
+    Returns that pid (the last file's, if several)."""
+    named = None
     if not len(df) or not df["pid"].isna().any():
-        return
+        return None
     for file in df["file"].unique():
         rows = df.index[df["file"] == file]
         pids = df.loc[rows, "pid"]
@@ -662,10 +744,12 @@ def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> None:
                 created.add(int(ret))
         if owner is None:
             continue
+        named = owner
         df.loc[rows[missing.to_numpy()], "pid"] = owner
         report.notes.append(
             f"{file}: {int(missing.sum()):,} events before the first [pid N] prefix (a terminal capture) "
             f"taken as pid {owner}'s: the first prefixed task that none of them created")
+    return named
 
 
 def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[int], None] | None = None,

@@ -491,6 +491,7 @@ static PyObject *join_args(const char *t, span a, span b) {
 
 #define NCOLS 11
 #define SPARSE_BIT 11
+#define FILTER_BIT 12  /* strace.py FILTER_BIT: rows of other names are dropped by the caller */
 /* columns of the taken rows */
 enum { C_FIRST, C_AT, C_PID, C_STAMP, C_NAME, C_ARGS, C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR };
 
@@ -548,8 +549,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "U|Ok", &text, &names, &mask)) return NULL;
     mask |= (1UL << C_AT) | (1UL << C_NAME);
     int sparse = names != Py_None && (mask & (1UL << SPARSE_BIT)) != 0;
-    int filter = names != Py_None && (mask & (1UL << 12)) != 0;
-    int drop_stamp = filter && (mask & (1UL << 13)) != 0;
+    int filter = names != Py_None && (mask & (1UL << FILTER_BIT)) != 0;
     if (!PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
     const char *t = (const char *)PyUnicode_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -673,17 +673,20 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         }
 #define WANT(c) (mask & (1UL << (c)))
         if (filter && !want) {
-            /* FILTER: a row the caller drops by name: only its lines, name (and stamp unless
-             * DROP_STAMP) are built, every other built column holds None */
+            /* FILTER_BIT: a row the caller drops by name (read_trace(only=...)): its lines, pid,
+             * name and stamp are built (the clock reads every stamp: midnight rollovers), every
+             * other built column holds None */
             if (WANT(C_FIRST) && append_new(cols[C_FIRST], PyLong_FromSsize_t(fi)) < 0) goto done;
             if (append_new(cols[C_AT], PyLong_FromSsize_t(i)) < 0) goto done;
-            int cs[] = {C_PID, C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR};
-            for (int c = 0; c < 6; c++)
-                if (WANT(cs[c]) && PyList_Append(cols[cs[c]], Py_None) < 0) goto done;
-            if ((WANT(C_STAMP) || PyList_GET_SIZE(cols[C_STAMP]) == 0) &&
-                ((drop_stamp && PyList_GET_SIZE(cols[C_STAMP]) > 0) ? PyList_Append(cols[C_STAMP], Py_None)
-                                                                    : append_new(cols[C_STAMP], mkstr(t, first->stamp))) < 0)
+            if (WANT(C_PID) &&
+                append_new(cols[C_PID], r->pid >= 0 ? PyLong_FromLongLong(r->pid) : (Py_INCREF(Py_None), Py_None)) < 0)
                 goto done;
+            if ((WANT(C_STAMP) || PyList_GET_SIZE(cols[C_STAMP]) == 0) &&
+                append_new(cols[C_STAMP], mkstr(t, first->stamp)) < 0)
+                goto done;
+            int none[] = {C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR};
+            for (int c = 0; c < 5; c++)
+                if (WANT(none[c]) && PyList_Append(cols[none[c]], Py_None) < 0) goto done;
             continue;
         }
         if (WANT(C_FIRST) && append_new(cols[C_FIRST], PyLong_FromSsize_t(fi)) < 0) goto done;

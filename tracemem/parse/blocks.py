@@ -42,6 +42,7 @@ class BlockJob:
     fast: bool
     columns: tuple[str, ...] | None
     scanner: bool = False
+    names: frozenset[str] | None = None
 
 
 @dataclass
@@ -76,7 +77,7 @@ def run_block(job: BlockJob) -> BlockResult:
     lines = split_lines(job.data)
     report = ParseReport()
     reader = StraceFileReader(job.path, report, job.default_pid, job.fast)
-    reader.want_columns(job.columns)
+    reader.want_columns(job.columns, job.names)
     reader.use_scanner = job.scanner
     reader.block_local = True
     reader.line_no = job.start_line - 1
@@ -127,9 +128,9 @@ class BlockStitcher:
     """The main-process side: keeps the sequential reader state and applies block results."""
 
     def __init__(self, path: str, report: ParseReport, default_pid: int | None, fast: bool,
-                 columns: tuple[str, ...] | None):
+                 columns: tuple[str, ...] | None, names: frozenset[str] | None = None):
         self.reader = StraceFileReader(path, report, default_pid, fast)
-        self.reader.want_columns(columns)
+        self.reader.want_columns(columns, names)
         self.report = report
         self.fast = fast
         self.columns = columns
@@ -225,10 +226,11 @@ def _start_method() -> str:
 
 def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseReport,
                  default_pid: int | None, fast: bool, columns: tuple[str, ...] | None,
-                 workers: int, clock_out: list[Clock], executor: Executor | None = None) -> Iterator[Batch]:
+                 workers: int, clock_out: list[Clock], executor: Executor | None = None,
+                 names: frozenset[str] | None = None) -> Iterator[Batch]:
     """Parse byte blocks (each with its first line number), in parallel when workers > 1 or an
     executor is given (the caller's pool; otherwise one is made here and shut down at the end)."""
-    stitcher = BlockStitcher(path, report, default_pid, fast, columns)
+    stitcher = BlockStitcher(path, report, default_pid, fast, columns, names)
     clock_out.append(stitcher.clock)
     first = next(blocks, None)
     if first is None:
@@ -262,7 +264,7 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
             item = next(blocks, None)
             if item is not None:
                 data, start = item
-                job = BlockJob(path, data, start, default_pid, relative, fast, columns, scanner)
+                job = BlockJob(path, data, start, default_pid, relative, fast, columns, scanner, names)
                 window.append((data, pool.submit(run_block, job)))
 
         try:

@@ -35,7 +35,8 @@ def _paths(paths: PathsLike) -> list[str]:
 def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: bool = True,
                  strict: bool = False, on_lines: Callable[[int], None] | None = None,
                  workers: int | None = None, columns: tuple[str, ...] | None = None,
-                 block_size: int | None = None, executor: Executor | None = None) -> Iterator[Batch]:
+                 block_size: int | None = None, executor: Executor | None = None,
+                 names: frozenset[str] | None = None) -> Iterator[Batch]:
     """Stream the events of one or more logs as column batches (the fast internal form).
 
     Every line is accounted for in ``report``. With ``strict`` the first line error raises
@@ -82,7 +83,7 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
         else:
             _one_format(report, source.label, "strace")
             batches = parse_blocks(source.label, _chain(first, blocks), report, source.default_pid,
-                                   fast, columns, n_workers, clocks, executor)
+                                   fast, columns, n_workers, clocks, executor, names)
             fmt = "strace"
         unapplied: list[Any] = [0, None]
         for batch in batches:

@@ -57,9 +57,11 @@ class StraceFileReader(LineStateMachine):
         #: blocks the compiled scanner took (for tests and benchmarks)
         self.scanned_blocks = 0
 
-    def want_columns(self, columns: tuple[str, ...] | None) -> None:
+    def want_columns(self, columns: tuple[str, ...] | None, names: frozenset[str] | None = None) -> None:
         """The output columns the caller will ask ``assemble`` for (None: all): the scanner builds
-        only those, and argument text only where needed (decoding always needs it)."""
+        only those, and argument text only where needed (decoding always needs it). ``names``:
+        the syscalls whose rows the caller keeps (``read_trace(only=...)``); the scanner builds
+        the other rows' line numbers, name and timestamp only (None in their other columns)."""
         #: the scanner's columns to build (see scan_mask)
         self.scan_mask = _strace.scan_mask(columns)
         #: syscall names whose argument text is needed (None: all); the others' may be left out
@@ -67,6 +69,9 @@ class StraceFileReader(LineStateMachine):
         self.args_for = None if columns is None or {"args", "ret", "ret_text", "errno"} & set(columns) else _ARGS_FOR
         if self.args_for is None:
             self.scan_mask |= 1 << 6 | 1 << 7  # (every row's: columns.py checks the decoded calls' ranges)
+        if names is not None and columns is None:
+            self.args_for = frozenset(names) | _ARGS_FOR
+            self.scan_mask |= 1 << _strace.FILTER_BIT
 
     def feed_lines(self, lines: list[str]) -> list[Item]:
         """Parse a block line by line (see :meth:`LineStateMachine.feed_lines`): nothing in bulk."""

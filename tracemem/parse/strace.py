@@ -46,6 +46,9 @@ _SCAN_COLUMNS = {"line": 0, "end_line": 1, "pid": 2, "time": 3, "syscall": 4, "a
 _ALL_SCAN = (1 << 11) - 1
 #: the return value and errno columns only for the rows whose arguments are built (see _scan.c)
 SPARSE = 1 << 11
+#: mask bit: the rows whose name is not among the scanner's ``names`` are dropped by the caller
+#: (read_trace(only=...)): only their line numbers, name and timestamp are built, None elsewhere
+FILTER_BIT = 12
 
 
 def scan_mask(columns: tuple[str, ...] | None) -> int:
