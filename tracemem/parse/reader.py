@@ -12,6 +12,7 @@ and detail endings, frames, signals and everything else go through the per-line 
 from __future__ import annotations
 
 import re
+from typing import Any, Sequence
 
 from ..events import ParseReport
 from . import strace as _strace
@@ -22,6 +23,40 @@ from .rows import Bulk, Item, RegexBulk, ScannedBulk
 from .statemachine import LineStateMachine
 
 _SYSCALL_KINDS = frozenset(("call", "unfinished", "resumed", "resumed_unfinished", "detached"))
+
+
+_DIGITS = re.compile(r"\d+").match
+
+
+def _reappears(exits: list[int], cols: Sequence[list[Any]], special: list[int], found: list[tuple[str, ...]],
+               lines: list[str]) -> bool:
+    """Whether a task whose exit line is at one of ``exits`` (line indexes in the block) has a
+    line after it: a call (the scanner's rows, its X lines) or a signal."""
+    at, pids = cols[1], cols[2]
+    if len(pids) != len(at):  # (the pid column not built: say yes, the per-line code decides)
+        return True
+    last: dict[object, int] = dict(zip(pids, at))  # each pid's last row (rows are in line order)
+    first_exit = exits[0]
+    for i, f in zip(special, found):
+        if i <= first_exit:
+            continue
+        digits = _DIGITS(f[0] or f[1])  # (a -Y pid is "104<comm>")
+        if digits is not None:
+            pid = int(digits.group())
+            last[pid] = max(last.get(pid, -1), i)
+        elif "---" in lines[i] or "+++" in lines[i]:
+            event = fast_event(lines[i])
+            if event is None:
+                return True
+            if event.pid is not None:
+                last[int(str(event.pid))] = max(last.get(int(str(event.pid)), -1), i)
+    for i in exits:
+        event = fast_event(lines[i])
+        if event is None:
+            return True
+        if event.pid is not None and last.get(int(str(event.pid)), -1) > i:
+            return True
+    return False
 
 
 def _settled_alone(text: str) -> LineRecord | None:
@@ -200,14 +235,21 @@ class StraceFileReader(LineStateMachine):
                 if rec is None:
                     return None
                 alone[i] = rec
-        if alone and default_pid is None and has_pid and not self.prefixed:
+        exits = [i for i in special if kinds[i] == 71 and "+++" in lines[i]]
+        if exits and has_pid and _reappears(exits, cols, special, found, lines):
+            # an exit, then the same pid again later in the block (a pid reused): the per-line
+            # code marks it live again after its exit, in order; in bulk it would stay exited
+            return None
+        if alone and default_pid is None and (has_pid or missing_pid):
             # The per-line code reads such a block (the pure path's block regex declines it) in
-            # order: a signal or exit line without a pid before the first pid is the capture's
-            # unprefixed task (strace -f on a terminal). Up front, the pids would own it.
+            # order, and a signal or exit line's pid (or its lack) counts there: one without a
+            # pid before the first pid is the capture's unprefixed task (strace -f on a
+            # terminal), and a pid on one makes later unprefixed lines that task's. Taken in
+            # bulk only when every signal and exit line is prefixed as the calls are.
             for i in special:
                 if kinds[i] == 71:
                     event = fast_event(lines[i])
-                    if event is None or event.pid is None:
+                    if event is None or (event.pid is None) != bool(missing_pid) and not self.prefixed:
                         return None
         start = self.line_no
         self.report.lines += count
