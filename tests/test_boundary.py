@@ -113,6 +113,30 @@ def _workers_here(_: object) -> int:
     return default_workers()
 
 
+def test_idle_cores_are_measured_now() -> None:
+    """From /proc/stat over a short window: a core kept busy here is not idle."""
+    import os
+    import threading
+    import time
+
+    from tracemem.parse.blocks import idle_cores
+
+    cpus = os.cpu_count() or 1
+    assert 0 <= idle_cores() <= cpus
+    stop = time.monotonic() + 0.5
+
+    def spin() -> None:
+        while time.monotonic() < stop:
+            pass
+
+    busy = threading.Thread(target=spin)
+    busy.start()
+    try:
+        assert idle_cores(0.2) <= cpus - 1
+    finally:
+        busy.join()
+
+
 def test_workers_only_on_idle_cores_and_never_a_pool_in_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """The parser's own pool: one worker per idle core (by the load average), none when no core
     is idle, and none inside any child process: a ProcessPoolExecutor's workers are not daemonic,
@@ -122,14 +146,11 @@ def test_workers_only_on_idle_cores_and_never_a_pool_in_a_pool(monkeypatch: pyte
     from tracemem.parse import blocks
 
     monkeypatch.setattr(blocks.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
-    assert blocks.default_workers() == 2
-    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (0.9, 0.5, 0.5))
-    assert blocks.default_workers() == 1
-    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
-    assert blocks.default_workers() == 1
+    for idle, want in ((2, 2), (1, 1), (0, 1)):
+        monkeypatch.setattr(blocks, "idle_cores", lambda idle=idle: idle)
+        assert blocks.default_workers() == want
     assert blocks.default_workers(ignore_daemon=True) == 2   # the caller's own executor decides
-    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (0.1, 0.1, 0.1))   # (a forked child sees it too)
+    monkeypatch.setattr(blocks, "idle_cores", lambda: 2)   # (a forked child sees it too)
     for context in ("fork", "spawn"):
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(context)) as pool:
             assert pool.submit(_workers_here, 0).result() == 1
