@@ -245,3 +245,25 @@ def test_json_output_is_ascii_whatever_the_trace_holds(tmp_path: Path) -> None:
     out = result.stdout_bytes.decode("ascii")   # raises on anything but ASCII
     data = json.loads(out)
     assert data["errors"] == 1 and "\u009b" in data["error_details"][0]["text"]
+
+
+@pytest.mark.parametrize("name", ["go-build-cut.trace", "java-ttt.trace", "c-f-tt-T-y.trace", "killed-tracer.trace"])
+def test_parquet_straight_from_batches_is_the_frames_file(name: str, tmp_path: Path) -> None:
+    """parse -o x.parquet writes every batch after the first straight to Arrow (issue 13): the
+    file is the one the pandas frames give, schema and metadata included (4 KiB blocks, so many
+    batches go the direct way)."""
+    import pyarrow.parquet as pq
+
+    from tracemem.parse.files import iter_batches
+    from tracemem.reporters.export import write_batches, write_events
+    from tracemem.table import events_frame
+
+    from conftest import STRACE_DATA
+
+    path = STRACE_DATA / name
+    new, old = tmp_path / "new.parquet", tmp_path / "old.parquet"
+    rows = write_batches(iter_batches(path, report=tracemem.ParseReport(), block_size=1 << 12), new)
+    write_events((events_frame(b) for b in iter_batches(path, report=tracemem.ParseReport(), block_size=1 << 12)), old)
+    a, b = pq.read_table(new), pq.read_table(old)
+    assert rows == a.num_rows > 0
+    assert a.equals(b) and a.schema.equals(b.schema, check_metadata=True)

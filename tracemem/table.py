@@ -162,10 +162,8 @@ def _uint64(value: int | None) -> int | None:
     return value & ((1 << 64) - 1)
 
 
-def events_frame(batch: Batch) -> "pd.DataFrame":
-    """The typed events DataFrame of a batch (columns as in COLUMNS)."""
-    import pandas as pd  # imported when a table is wanted (``stats`` never needs it)
-
+def _table_data(batch: Batch) -> tuple[dict[str, Any], int]:
+    """A batch's columns as the events table has them (decoded arguments spread, stacks joined)."""
     data = dict(batch)
     n = len(data.get("seq", []))
     if "addr" not in data:
@@ -178,11 +176,42 @@ def events_frame(batch: Batch) -> "pd.DataFrame":
         data["stack"] = ["\n".join(st) if st else None for st in stacks]
     data.setdefault("uncertain", [False] * n)
     data.setdefault("platform", ["linux"] * n)
+    return data, n
+
+
+def events_frame(batch: Batch) -> "pd.DataFrame":
+    """The typed events DataFrame of a batch (columns as in COLUMNS)."""
+    import pandas as pd  # imported when a table is wanted (``stats`` never needs it)
+
+    data, n = _table_data(batch)
     fixes = {"ret": _int64}
     return pd.DataFrame({
         name: _column(data[name] if name in data else [None] * n, dtype, fixes.get(name))
         for name, dtype in COLUMNS.items()
     })
+
+
+def arrow_table(batch: Batch, schema: Any) -> Any:
+    """The batch straight as an Arrow table of ``schema`` (the one an events frame of an earlier
+    batch was written with), without a pandas frame between: what ``parse -o x.parquet`` writes
+    for every batch but the first. None when a column needs the frame's way (a byte that is not
+    UTF-8, which the export writes as \\xNN; a value out of its column's range)."""
+    import pyarrow as pa
+
+    data, n = _table_data(batch)
+    arrays = []
+    for name in COLUMNS:
+        kind = schema.field(name).type
+        values = data[name] if name in data else [None] * n
+        try:
+            arrays.append(pa.array(values, type=kind))
+        except UnicodeEncodeError:
+            return None
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            if name != "ret":
+                return None
+            arrays.append(pa.array([_int64(v) for v in values], type=kind))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 _ARROW_TYPES = {"Int64": "int64", "UInt64": "uint64", "Float64": "float64", "string": "string"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -67,15 +67,17 @@ def names_for_text(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
-    """Write event tables (batches of one table) to ``path``; returns the number of rows."""
+def write_events(frames: Iterable[Any], path: str | Path, schema_out: list[Any] | None = None) -> int:
+    """Write event tables (batches of one table: DataFrames, or Arrow tables of the schema the
+    first one was written with) to ``path``; returns the number of rows. ``schema_out`` is given
+    that schema (Parquet) once the first table is written."""
     try:
-        return _write_events(frames, path)
+        return _write_events(frames, path, schema_out)
     except OSError as exc:
         raise OutputError(f"{printable(str(path))}: cannot write ({exc.strerror or exc})") from None
 
 
-def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
+def _write_events(frames: Iterable[Any], path: str | Path, schema_out: list[Any] | None = None) -> int:
     fmt = output_format(path)
     path = Path(path)
     rows = 0
@@ -90,15 +92,20 @@ def _write_events(frames: Iterable[pd.DataFrame], path: str | Path) -> int:
         sink = open(path, "wb")
         try:
             for frame in frames:
-                frame = exportable(frame).copy()
-                for column in ("file", "syscall", "errno", "state"):
-                    frame[column] = frame[column].astype("string")
-                table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
+                if isinstance(frame, pa.Table):
+                    table = frame
+                else:
+                    frame = exportable(frame).copy()
+                    for column in ("file", "syscall", "errno", "state"):
+                        frame[column] = frame[column].astype("string")
+                    table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
                 if writer is None:
                     schema = table.schema
                     writer = pq.ParquetWriter(sink, schema, compression="zstd")
+                    if schema_out is not None:
+                        schema_out.append(schema)
                 writer.write_table(table)
-                rows += len(frame)
+                rows += table.num_rows
             if writer is None:
                 empty = events_frame(empty_batch())
                 for column in ("file", "syscall", "errno", "state"):
@@ -139,8 +146,20 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
-    """Stream column batches to ``path`` (bounded memory)."""
-    return write_events((events_frame(b) for b in batches), path)
+    """Stream column batches to ``path`` (bounded memory). To Parquet, each batch after the first
+    goes to Arrow directly (table.arrow_table: the same file, without a pandas frame between)."""
+    if output_format(path) != "parquet":
+        return write_events((events_frame(b) for b in batches), path)
+    from ..table import arrow_table
+
+    schema: list[Any] = []
+
+    def tables() -> Iterator[Any]:
+        for batch in batches:
+            table = arrow_table(batch, schema[0]) if schema else None
+            yield table if table is not None else events_frame(batch)
+
+    return write_events(tables(), path, schema)
 
 
 def check_writable(path: str | Path, inputs: Iterable[str] = ()) -> Path:
