@@ -27,28 +27,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench_parse import count_lines  # the scripts sit side by side in benchmarks/
+from bench_parse import Run, count_lines, run as _run  # the scripts sit side by side in benchmarks/
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@dataclass
-class Run:
-    wall: float          # seconds
-    peak: float          # MiB (ru_maxrss)
-    code: int            # exit code (negative: killed by that signal)
-    timed_out: bool
-    err: str             # the tail of stderr
 
 
 def png_size(path: Path) -> tuple[int, int] | None:
@@ -64,38 +50,8 @@ def png_size(path: Path) -> tuple[int, int] | None:
 
 
 def run(args: list[str], timeout: float) -> Run:
-    """Run ``tracemem ARGS`` as a child: wall time, peak RSS (wait4) and exit code."""
-    cmd = [sys.executable, "-m", "tracemem", *args]
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        # a session of its own, so that a timeout kills the parse workers too
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                start_new_session=True)
-        timed_out = threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if timed_out.is_set():   # the group's leftovers, if any
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        err.seek(0)
-        tail = err.read()[-2000:].decode(errors="replace")
-    return Run(wall, usage.ru_maxrss / 1024, proc.returncode, timed_out.is_set(), tail)
+    """Run ``tracemem ARGS`` as a child (bench_parse.run): wall time, peak RSS (wait4), exit code."""
+    return _run([sys.executable, "-m", "tracemem", *args], timeout)
 
 
 def describe(r: Run, timeout: float) -> str:
