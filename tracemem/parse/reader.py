@@ -23,8 +23,6 @@ from .rows import Bulk, Item, RegexBulk, ScannedBulk
 from .statemachine import LineStateMachine
 
 _SYSCALL_KINDS = frozenset(("call", "unfinished", "resumed", "resumed_unfinished", "detached"))
-
-
 _DIGITS = re.compile(r"\d+").match
 
 
@@ -70,6 +68,7 @@ def _settled_alone(text: str) -> LineRecord | None:
         return None
     return rec if rec.kind in _SYSCALL_KINDS else None
 
+
 _SPECIAL_KINDS = re.compile(rb"[XG]")
 #: the syscalls whose argument text columns.py reads when no args column is asked for: the
 #: decoded ones, and shmget (the size the model keys a segment by is checked there)
@@ -96,7 +95,7 @@ class StraceFileReader(LineStateMachine):
         """The output columns the caller will ask ``assemble`` for (None: all): the scanner builds
         only those, and argument text only where needed (decoding always needs it). ``names``:
         the syscalls whose rows the caller keeps (``read_trace(only=...)``); the scanner builds
-        the other rows' line numbers, name and timestamp only (None in their other columns)."""
+        the other rows' line numbers, pid, name and timestamp only (None in their other columns)."""
         #: the scanner's columns to build (see scan_mask)
         self.scan_mask = _strace.scan_mask(columns)
         #: syscall names whose argument text is needed (None: all); the others' may be left out
@@ -249,7 +248,7 @@ class StraceFileReader(LineStateMachine):
             for i in special:
                 if kinds[i] == 71:
                     event = fast_event(lines[i])
-                    if event is None or (event.pid is None) != bool(missing_pid) and not self.prefixed:
+                    if event is None or ((event.pid is None) != bool(missing_pid) and not self.prefixed):
                         return None
         start = self.line_no
         self.report.lines += count
