@@ -301,58 +301,50 @@ class Trace:
         when = df["time"].max()
         return (None if _na(when) else float(when), int(df["seq"].max()))
 
-    def event_spans(self, replayer: "Replayer | None" = None) -> dict[int | None, tuple[tuple[float | None, int],
-                                                                                 tuple[float | None, int]]]:
+    def event_spans(self, replayer: "Replayer | None" = None) -> dict[int | None, Span]:
         """Per address space, the (time, seq) of the first and of the last event of any of its
         tasks (None: the tasks without a pid); a space whose tasks show no event of their own (a
         child seen only in its fork) runs from its fork to the trace's end."""
         r = replayer if replayer is not None else self.replayer()
-        df = self.df
-        spans: dict[int | None, tuple[tuple[float | None, int], tuple[float | None, int]]] = {}
+        spans: dict[int | None, Span] = {}
+        for task, span in self._spans_by_task().items():
+            asid = None if task is None else getattr(r.task.get(task), "asid", None)
+            if task is None or asid is not None:
+                old = spans.get(asid)
+                spans[asid] = span if old is None else _merge_span(old, span)
+        end = self.last_event()
+        missing = [a for a in r.spaces if a is not None and a not in spans]
+        if end is not None and missing:
+            timeline = r.frame()
+            rows = timeline[timeline["asid"].isin(missing)]
+            per = rows.groupby("asid", observed=True).agg(t=("time", "min"), s=("seq", "min"))
+            for asid, t, seq in zip(per.index.tolist(), per["t"].tolist(), per["s"].tolist()):
+                spans[int(asid)] = ((None if _na(t) else float(t), int(seq)), end)
+        return spans
 
-        def merge(asid: int | None, first: tuple[float | None, int], last: tuple[float | None, int]) -> None:
-            old = spans.get(asid)
-            if old is not None:
-                (ta, sa), (tb, sb) = old
-                first = (min((t for t in (ta, first[0]) if t is not None), default=None), min(sa, first[1]))
-                last = (max((t for t in (tb, last[0]) if t is not None), default=None), max(sb, last[1]))
-            spans[asid] = (first, last)
+    def _spans_by_task(self) -> dict[int | None, Span]:
+        """Each task's first and last event (None: the tasks without a pid): kept by read_trace
+        when it dropped events, else from the table."""
+        if self.task_spans is not None:
+            return self.task_spans
+        df = self.df
+        out: dict[int | None, Span] = {}
 
         def when(v: object) -> float | None:
             return None if _na(v) else float(v)  # type: ignore[arg-type]
 
-        if self.task_spans is not None:  # from every event, the ones read_trace(only=...) dropped too
-            for task, (first, last_ev) in self.task_spans.items():
-                if task is None:  # the tasks without a pid, as below
-                    merge(None, first, last_ev)
-                    continue
-                sp = r.task.get(task)
-                if sp is not None and sp.asid is not None:
-                    merge(sp.asid, first, last_ev)
         named = df[df["pid"].notna()]
         if len(named):
             per = named.groupby("pid", observed=True).agg(t0=("time", "min"), s0=("seq", "min"),
                                                           t1=("time", "max"), s1=("seq", "max"))
             for task, t_a, s_a, t_b, s_b in zip(per.index.tolist(), per["t0"].tolist(), per["s0"].tolist(),
                                                 per["t1"].tolist(), per["s1"].tolist()):
-                sp = r.task.get(int(task))
-                if sp is not None and sp.asid is not None:
-                    merge(sp.asid, (when(t_a), int(s_a)), (when(t_b), int(s_b)))
+                out[int(task)] = ((when(t_a), int(s_a)), (when(t_b), int(s_b)))
         unnamed = df[df["pid"].isna()]
         if len(unnamed):
-            merge(None, (when(unnamed["time"].min()), int(unnamed["seq"].min())),
-                  (when(unnamed["time"].max()), int(unnamed["seq"].max())))
-        end = self.last_event()
-        if end is not None:
-            last = end
-            timeline = r.frame()
-            missing = [a for a in r.spaces if a is not None and a not in spans]
-            if missing:
-                rows = timeline[timeline["asid"].isin(missing)]
-                per = rows.groupby("asid", observed=True).agg(t=("time", "min"), s=("seq", "min"))
-                for asid, t, seq in zip(per.index.tolist(), per["t"].tolist(), per["s"].tolist()):
-                    spans[int(asid)] = ((when(t), int(seq)), last)
-        return spans
+            out[None] = ((when(unnamed["time"].min()), int(unnamed["seq"].min())),
+                         (when(unnamed["time"].max()), int(unnamed["seq"].max())))
+        return out
 
     def stats(self) -> "Stats":
         """The line accounting and per-syscall counts: the keys ``tracemem stats --json`` prints.
@@ -504,15 +496,24 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     # (a merge of -ff files renumbers the kept events: the spans' seqs would not match them)
     kept_spans = spans if keep is not None and len(report.files) == 1 else None
     if kept_spans is not None and owner is not None and None in kept_spans:
-        (t_a, s_a), (t_b, s_b) = kept_spans.pop(None)   # the unprefixed events are the owner's
-        (u_a, r_a), (u_b, r_b) = kept_spans.get(owner, ((t_a, s_a), (t_b, s_b)))
-        kept_spans[owner] = ((min((t for t in (t_a, u_a) if t is not None), default=None), min(s_a, r_a)),
-                             (max((t for t in (t_b, u_b) if t is not None), default=None), max(s_b, r_b)))
+        unprefixed = kept_spans.pop(None)   # the unprefixed events are the owner's
+        known = kept_spans.get(owner)
+        kept_spans[owner] = unprefixed if known is None else _merge_span(known, unprefixed)
     return Trace(_share_empty_columns(df), report, decoded, kept_spans)
 
 
-#: A task's first and last event: ((time, seq), (time, seq)).
+#: A task's first and last event: ((earliest time, first seq), (latest time, last seq)).
 Span = tuple[tuple[float | None, int], tuple[float | None, int]]
+
+
+def _merge_span(a: Span, b: Span) -> Span:
+    """The span covering both (times may be missing: None)."""
+    def pick(f: Callable[..., Any], x: float | None, y: float | None) -> float | None:
+        return x if y is None else y if x is None else f(x, y)
+
+    (ta, sa), (tb, sb) = a
+    (ua, ra), (ub, rb) = b
+    return (pick(min, ta, ua), min(sa, ra)), (pick(max, tb, ub), max(sb, rb))
 
 
 def _task_spans(spans: dict[int | None, Span], batch: Batch) -> None:
@@ -532,14 +533,9 @@ def _task_spans(spans: dict[int | None, Span], batch: Batch) -> None:
     for p, rows in groups.items():
         ts = [times[i] for i in rows if times[i] is not None]
         lo, hi = (min(ts), max(ts)) if ts else (None, None)
-        first, last = seqs[rows[0]], seqs[rows[-1]]
+        span: Span = ((lo, seqs[rows[0]]), (hi, seqs[rows[-1]]))
         old = spans.get(p)
-        if old is not None:
-            (t_a, s_a), (t_b, _) = old
-            lo = t_a if lo is None else lo if t_a is None else min(lo, t_a)
-            hi = t_b if hi is None else hi if t_b is None else max(hi, t_b)
-            first = s_a
-        spans[p] = ((lo, first), (hi, last))
+        spans[p] = span if old is None else _merge_span(old, span)
 
 
 def _share_empty_columns(df: "pd.DataFrame") -> "pd.DataFrame":
