@@ -73,14 +73,17 @@ NARROW_LISTED = 4
 CAPTION_WIDTH = 120
 
 
-def x_values(rows: "pd.DataFrame", t0: float | None) -> tuple["np.ndarray", str]:
-    """Seconds since the first event when the trace has timestamps, else the event order."""
-    import numpy as np
+#: The x axis's words, with timestamps and without.
+TIMED_AXIS = "seconds since the first event of the trace"
+UNTIMED_AXIS = "event order (seq): this trace has no timestamps"
 
+
+def x_values(rows: "pd.DataFrame", t0: float | None) -> tuple["np.ndarray", bool]:
+    """Seconds since ``t0`` (True) when every row has a timestamp, else the event order (False)."""
     times = rows["time"]
     if t0 is not None and len(rows) and bool(times.notna().all()):
-        return times.to_numpy(dtype="float64") - t0, "seconds since the first event"
-    return rows["seq"].to_numpy(dtype="float64"), "event order (seq): this trace has no timestamps"
+        return times.to_numpy(dtype="float64") - t0, True
+    return rows["seq"].to_numpy(dtype="float64"), False
 
 
 @dataclass
@@ -95,6 +98,16 @@ class _Space:
     start: float
     end: float
     phases: list[Phase] = field(default_factory=list)
+
+    def drawn(self, name: str, keep: "np.ndarray") -> list[int]:
+        """Series ``name`` at the rows kept for drawing, its last value held to the end."""
+        values: list[int] = self.values[name][keep].tolist()
+        return values + values[-1:] if self.held else values
+
+    def drawn_xs(self, keep: "np.ndarray") -> list[float]:
+        """The x of the rows kept for drawing, and the end when the last values are held."""
+        xs: list[float] = self.xs[keep].tolist()
+        return xs + [self.end] if self.held else xs
 
 
 def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title: str = "",
@@ -112,9 +125,10 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
     VSZ line says "traced". ``t0``: the zero of the time axis (Trace.plot gives the trace's first
     event; default the first timeline row). ``spans``: per process, the (time, seq) of its first
     and last event (:meth:`Trace.event_spans`): the axis covers them, the last values held to
-    the last event (a process's memory outlives its last change). ``names``: each process's program. ``macos``: a dtruss trace (the commit charge is
-    Linux's rule, said on the legend). ``untraced``: processes whose own calls the trace does not
-    show (a fork child of a capture without -f): their panels say so. Phase bands start at the phases' own times (or seqs,
+    the last event (a process's memory outlives its last change). ``names``: each process's
+    program. ``macos``: a dtruss trace (the commit charge is Linux's rule, said on the legend).
+    ``untraced``: processes whose own calls the trace does not show (a fork child of a capture
+    without -f): their panels say so. Phase bands start at the phases' own times (or seqs,
     without timestamps)."""
     spaces, more = _choose(timeline, pids, limit)
     if t0 is None and len(timeline) and timeline["time"].notna().any():
@@ -123,7 +137,7 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
     timed = all(s.rows["time"].notna().all() for s in drawn) and t0 is not None
     if not timed:  # one axis for all: the event order when any of them lacks timestamps
         drawn = [_prepare(timeline, s.asid, None, spans, s.phases, panels) for s in drawn]
-    xlabel = "seconds since the first event of the trace" if timed else "event order (seq): this trace has no timestamps"
+    xlabel = TIMED_AXIS if timed else UNTIMED_AXIS
     lo = min(s.start for s in drawn)
     hi = max(s.end for s in drawn)
     span = hi - lo if hi > lo else 1.0
@@ -140,24 +154,19 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         labels["committed"] = MACOS_COMMITTED
     handles: list[Any] = []
     notes_per: list[list[str]] = []
+    untraced_set = set(untraced)
     for k, s in enumerate(drawn):
         ax = axes[k * rows_per][0]
         keep = _thin(s.xs, [s.values[n] for n in (*STACK, "vsz")], lo, span)
-        xs = s.xs[keep]
-        end_xs = list(xs) + [s.end] if s.held else list(xs)
-
-        def drawn_series(name: str, keep: "np.ndarray" = keep, held: bool = s.held, s: _Space = s) -> list[int]:
-            v: list[int] = s.values[name][keep].tolist()
-            return v + v[-1:] if held else v
-
-        stack = [drawn_series(n) for n in STACK]
+        end_xs = s.drawn_xs(keep)
+        stack = [s.drawn(n, keep) for n in STACK]
         polys = ax.stackplot(end_xs, *stack, step="post", colors=[COLOURS[n] for n in STACK],
                              labels=[labels[n] for n in STACK], alpha=0.95, linewidth=0)
         for poly, name in zip(polys, STACK):
             poly.set_gid(f"stack:{name}")
         # the committed level as a line too: a small charge under a large reservation stays visible
         ax.step(end_xs, stack[0], where="post", color=COLOURS["committed_edge"], linewidth=0.9, gid="line:committed")
-        vsz = drawn_series("vsz")
+        vsz = s.drawn("vsz", keep)
         (vline,) = ax.step(end_xs, vsz, where="post", color=COLOURS["vsz"], linewidth=1.8, solid_capstyle="butt",
                            label="VSZ (traced)" if traced_only else "VSZ", gid="line:vsz")
         if k == 0:  # row by row (the legend fills columns): VSZ, committed, reserved / file, other
@@ -170,15 +179,13 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
         ax.set_ylabel("bytes")
         ax.grid(axis="y", alpha=0.3)
         ax.set_xlim(lo - span * 0.005, hi + span * 0.005)
-        notes_per.append([UNTRACED] if s.asid in set(untraced) else [])
+        notes_per.append([UNTRACED] if s.asid in untraced_set else [])
         for j, panel in enumerate(panels, start=1):
             pax = axes[k * rows_per + j][0]
             pkeep = _thin(s.xs, [s.values[panel]], lo, span)
-            pv = s.values[panel][pkeep].tolist()
-            pxs = list(s.xs[pkeep])
-            if s.held:
-                pv, pxs = pv + pv[-1:], pxs + [s.end]
-            pax.step(pxs, pv, where="post", color=COLOURS.get(panel, "#333333"), linewidth=1.4, gid=f"line:{panel}")
+            pv = s.drawn(panel, pkeep)
+            pax.step(s.drawn_xs(pkeep), pv, where="post", color=COLOURS.get(panel, "#333333"), linewidth=1.4,
+                     gid=f"line:{panel}")
             pax.set_ylabel("maps" if panel == "map_count" else "released")
             if panel == "released":
                 pax.yaxis.set_major_formatter(_bytes_formatter())
@@ -187,8 +194,8 @@ def vsz_figure(timeline: "pd.DataFrame", phases: Sequence[Phase] = (), *, title:
             pax.grid(axis="y", alpha=0.3)
         _phase_bands(ax, s, timed, t0)
     # one legend for every panel, outside the plots; the caption says what is not drawn
-    fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center", ncols=2 if macos else 3,
-               fontsize=8, frameon=False)
+    fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center",
+               ncols=2 if macos else 3, fontsize=8, frameon=False)
     if title:
         fig.suptitle(printable(title), fontsize=12, x=0.01, ha="left")
     lines = [xlabel, *caption]
@@ -236,10 +243,9 @@ def _choose(timeline: "pd.DataFrame", pids: Sequence[int | None] | None,
         return chosen, []
     if not any(peak.values()):
         raise UsageError("nothing to plot: the trace maps no memory (every address-space total stays 0)")
-    ranked = sorted(order, key=lambda a: (-peak[a], order.index(a)))
-    chosen = [a for a in ranked if peak[a] > 0][:max(1, limit)]
-    first = [a for a in order if a in chosen]  # in the order they appear in the trace
-    return first, [a for a in order if a not in chosen]
+    ranked = sorted(order, key=lambda a: -peak[a])  # (stable: ties in trace order)
+    picked = {a for a in ranked[:max(1, limit)] if peak[a] > 0}
+    return [a for a in order if a in picked], [a for a in order if a not in picked]  # in trace order
 
 
 def _prepare(timeline: "pd.DataFrame", asid: int | None, t0: float | None,
@@ -250,8 +256,7 @@ def _prepare(timeline: "pd.DataFrame", asid: int | None, t0: float | None,
 
     rows = (timeline[timeline["asid"] == asid] if asid is not None
             else timeline[timeline["asid"].isna()]).sort_values("seq", kind="stable")
-    xs, xlabel = x_values(rows, t0)
-    timed = xlabel.startswith("seconds")
+    xs, timed = x_values(rows, t0)
     if timed and len(xs):
         # a call that finished after a later-started one (threads; strace's unfinished/resumed
         # pairs) is applied in the order the replay applied them: its time never goes backwards
