@@ -672,23 +672,6 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             if (append_new(cols[C_ARGS], a) < 0) goto done;
         }
 #define WANT(c) (mask & (1UL << (c)))
-        if (filter && !want) {
-            /* FILTER_BIT: a row the caller drops by name (read_trace(only=...)): its lines, pid,
-             * name and stamp are built (the clock reads every stamp: midnight rollovers), every
-             * other built column holds None */
-            if (WANT(C_FIRST) && append_new(cols[C_FIRST], PyLong_FromSsize_t(fi)) < 0) goto done;
-            if (append_new(cols[C_AT], PyLong_FromSsize_t(i)) < 0) goto done;
-            if (WANT(C_PID) &&
-                append_new(cols[C_PID], r->pid >= 0 ? PyLong_FromLongLong(r->pid) : (Py_INCREF(Py_None), Py_None)) < 0)
-                goto done;
-            if ((WANT(C_STAMP) || PyList_GET_SIZE(cols[C_STAMP]) == 0) &&
-                append_new(cols[C_STAMP], mkstr(t, first->stamp)) < 0)
-                goto done;
-            int none[] = {C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR};
-            for (int c = 0; c < 5; c++)
-                if (WANT(none[c]) && PyList_Append(cols[none[c]], Py_None) < 0) goto done;
-            continue;
-        }
         if (WANT(C_FIRST) && append_new(cols[C_FIRST], PyLong_FromSsize_t(fi)) < 0) goto done;
         if (append_new(cols[C_AT], PyLong_FromSsize_t(i)) < 0) goto done;
         if (WANT(C_PID) &&
@@ -698,6 +681,15 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         if ((WANT(C_STAMP) || PyList_GET_SIZE(cols[C_STAMP]) == 0) &&
             append_new(cols[C_STAMP], mkstr(t, first->stamp)) < 0)
             goto done;
+        if (filter && !want) {
+            /* FILTER_BIT: a row the caller drops by name (read_trace(only=...)): its lines, pid,
+             * name and stamp are built (the clock reads every stamp: midnight rollovers), every
+             * other built column holds None */
+            int none[] = {C_RET, C_ERRNO, C_MSG, C_DETAIL, C_DUR};
+            for (int c = 0; c < 5; c++)
+                if (WANT(none[c]) && PyList_Append(cols[none[c]], Py_None) < 0) goto done;
+            continue;
+        }
         /* SPARSE (without the return value and errno columns): those two only for the rows whose
          * name is in names, in order (columns.py checks the ranges of decoded calls with them) */
         if ((WANT(C_RET) || (sparse && want)) && append_new(cols[C_RET], mkstr(t, r->ret)) < 0) goto done;
