@@ -13,7 +13,8 @@ import tracemem
 from tracemem.events import Madvise, Mmap
 from tracemem.flags import MapFlags, Prot
 from tracemem.reporters.export import write_events
-from tracemem.parse.dtruss import DarwinAdvice, DarwinMapFlags, looks_like_dtruss
+from tracemem.parse.detect import looks_like_dtruss
+from tracemem.parse.dtruss import DarwinAdvice, DarwinMapFlags
 
 from conftest import DTRUSS, SHARED_REASON, STRACE_DATA
 

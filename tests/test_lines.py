@@ -206,3 +206,44 @@ def test_midnight_rollover_across_batches() -> None:
     third = clock.rollover(clock.times(["00:00:02.000000"]))       # the day stays added
     assert third == [pytest.approx(86402.0)]
     assert clock.rollover([None, None]) == [None, None]
+
+
+def test_cached_terminals_are_lark_s_own_and_a_bad_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
+    """The terminals kept in the per-user cache (so that start-up need not import Lark) are the
+    ones Lark compiles from the grammar; a corrupt or foreign cache file is rebuilt, and an
+    unwritable cache folder only costs the rebuild."""
+    import json
+    import os
+
+    from tracemem.parse import grammar
+
+    expected = {t.name: (t.pattern.to_regexp(), t.priority, t.pattern.max_width, len(t.pattern.value))
+                for t in grammar.strace_parser().terminals}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def fresh() -> dict[str, grammar.Terminal]:
+        grammar.strace_terminals.cache_clear()
+        try:
+            return grammar.strace_terminals()
+        finally:
+            grammar.strace_terminals.cache_clear()
+
+    def as_tuples(terms: dict[str, grammar.Terminal]) -> dict[str, tuple[object, ...]]:
+        assert all(name == t.name for name, t in terms.items())
+        return {name: (t.regexp, t.priority, t.max_width, t.value_length) for name, t in terms.items()}
+
+    assert as_tuples(fresh()) == expected  # built, and written
+    (cache,) = (tmp_path / "tracemem").glob("*.terminals.json")
+    assert as_tuples(fresh()) == expected  # read back
+    for bad in ("{not json", json.dumps({"a": 1}), json.dumps([["X"]])):
+        cache.write_text(bad)
+        assert as_tuples(fresh()) == expected
+        assert as_tuples({t[0]: grammar.Terminal(*t) for t in json.loads(cache.read_text())}) == expected
+    cache.unlink()
+    os.chmod(tmp_path / "tracemem", 0o500)
+    try:
+        if not os.access(tmp_path / "tracemem", os.W_OK):  # (root may write anyway)
+            assert as_tuples(fresh()) == expected
+            assert not list((tmp_path / "tracemem").iterdir())
+    finally:
+        os.chmod(tmp_path / "tracemem", 0o700)

@@ -16,10 +16,38 @@ The pipeline, one module or package a stage: tracemem.parse -> tracemem.table ->
 -> tracemem.phases -> tracemem.summary -> tracemem.reporters; tracemem.cli is the command line.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import InputError, OutputError, TraceParseError, TracememError, UsageError
-from .events import ParseReport, Skip, State, SyscallEvent
-from .summary import ProcessSummary, RunSummary, summarize
-from .trace import Trace, count_events, iter_events, read_trace
+
+if TYPE_CHECKING:
+    from .events import ParseReport, Skip, State, SyscallEvent
+    from .summary import ProcessSummary, RunSummary, summarize
+    from .trace import Trace, count_events, iter_events, read_trace
+
+# The rest is imported on first use (PEP 562): a command that only counts lines does not pay for
+# the address-space model, and ``import tracemem`` stays cheap.
+_LAZY = {
+    "ParseReport": "events", "Skip": "events", "State": "events", "SyscallEvent": "events",
+    "ProcessSummary": "summary", "RunSummary": "summary", "summarize": "summary",
+    "Trace": "trace", "count_events": "trace", "iter_events": "trace", "read_trace": "trace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tracemem' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "InputError", "OutputError", "ParseReport", "ProcessSummary", "RunSummary", "Skip", "State",

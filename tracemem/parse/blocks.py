@@ -12,13 +12,11 @@ or execve half with no start in the block) make the main process parse that bloc
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections import deque
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..events import ParseReport
 from .source import split_lines
@@ -27,6 +25,9 @@ from .columns import assemble, finish_rows
 from .patterns import block_patterns
 from .reader import StraceFileReader
 from .rows import Item, Marker, Row
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 #: One block of events: column name -> list of values (see tracemem.table).
 Batch = dict[str, list[Any]]
@@ -210,7 +211,10 @@ def default_workers(ignore_daemon: bool = False) -> int:
     cores = max(1, min(os.cpu_count() or 1, 4))
     if ignore_daemon:
         return cores
-    if multiprocessing.parent_process() is not None or multiprocessing.current_process().daemon:
+    # multiprocessing is imported by every child it starts (spawned or forked); a process that
+    # never imported it is no such child (and does not pay for the import just to ask).
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and (mp.parent_process() is not None or mp.current_process().daemon):
         return 1
     return max(1, min(cores, idle_cores()))
 
@@ -276,11 +280,17 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
                 yield batch
     else:
         # Build the grammar and regexes before forking so workers inherit them.
-        block_patterns()
+        block_patterns().compile_all()
         relative = stitcher.reader.relative
         own = executor is None
-        pool = executor if executor is not None else ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context(_start_method()))
+        if executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool: Executor = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context(_start_method()))
+        else:
+            pool = executor
         # At most a few blocks in flight: the file is read as the workers go, and results do
         # not pile up while the caller is busy with earlier batches (bounded memory).
         window: deque[tuple[bytes, Any]] = deque()

@@ -100,24 +100,6 @@ _SEMANTIC = (
 
 _TAIL = re.compile(r"\)?[ \t]*=[ \t]+(-?\d+|0x[0-9A-Fa-f]+)[ \t]+(0|Err#(-?\d+))[ \t]*$")
 _LOOKS_LIKE_RECORD = re.compile(r"[ \t]*(?:\d+/(?:0x)?[0-9a-fA-F]+:[ \t]+)?(?:\d+:?[ \t]+)*[A-Za-z_]\w*\(")
-_DTRUSS_EVIDENCE = re.compile(
-    r"SYSCALL\(args\)[ \t]*=[ \t]*return|^[ \t]*\d+/(?:0x[0-9a-f]+|\d+):[ \t]|"
-    r"\)\t\t = (?:-?\d+|0x[0-9A-F]+) (?:0|Err#-?\d+)$|= -1 Err#\d+[ \t]*$"
-)
-_STRACE_EVIDENCE = re.compile(r"\) += (?:-?\d+|0x[0-9a-f]+|\?)(?: E[A-Z]+ \(.*\))?(?: <[\d.]+>)?$|^\+\+\+ |^--- SIG")
-
-
-def looks_like_dtruss(lines: list[str]) -> bool:
-    """Format detection from the first lines of a file."""
-    d = s = 0
-    for line in lines[:400]:
-        if _DTRUSS_EVIDENCE.search(line):
-            d += 1
-        elif _STRACE_EVIDENCE.search(line):
-            s += 1
-    return d > s
-
-
 @functools.cache
 def dtruss_parser() -> Lark:
     return Lark(grammar_text("dtruss.lark"), parser="lalr", lexer="contextual", start="line",

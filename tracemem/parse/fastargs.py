@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .grammar import strace_parser
+from .grammar import strace_terminals
 from .values import (
     ELLIPSIS, CommentItem, DecoItem, NameItem, OpItem, ParenItem, Str, interpret, parse_arg, parse_args, parse_int,
     string_value, struct_value, unescape,
@@ -33,8 +33,21 @@ def fast_arg(text: str) -> Any:
     if value is None:
         if len(_ARG_CACHE) >= _ARG_CACHE_MAX:
             _ARG_CACHE.clear()
-        value = _ARG_CACHE[text] = parse_arg(text)
+        value = _ARG_CACHE[text] = _one_arg(text)
     return value
+
+
+def _one_arg(text: str) -> Any:
+    """``parse_arg`` by the Lark-free tokenizer when it reads the text as one argument (a flag
+    chain, a struct): Lark decides otherwise."""
+    global _FAST_ARGS
+    if _FAST_ARGS is None:
+        _FAST_ARGS = _FastArgs()
+    try:
+        values = _FAST_ARGS.parse(text)
+    except (ValueError, IndexError, KeyError):
+        values = None
+    return values[0] if values is not None and len(values) == 1 else parse_arg(text)
 
 
 # Syscalls whose arguments never contain strings or brackets, so ", " splits them; the number of
@@ -56,9 +69,9 @@ class _FastArgs:
              "LSQB", "RSQB", "LBRACE", "RBRACE", "COMMA")
 
     def __init__(self) -> None:
-        terms = [t for t in strace_parser().terminals if t.name in self.NAMES]
-        terms.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        parts = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terms]
+        terms = [t for t in strace_terminals().values() if t.name in self.NAMES]
+        terms.sort(key=lambda t: (-t.priority, -t.max_width, -t.value_length, t.name))
+        parts = [f"(?P<{t.name}>{t.regexp})" for t in terms]
         self.scan = re.compile("|".join(parts + [r"(?P<WS>[ \t]+)"])).match
 
     def tokens(self, text: str) -> list[tuple[str, str]]:

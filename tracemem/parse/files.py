@@ -11,7 +11,7 @@ from .. import progress
 from ..errors import InputError, TraceParseError, UsageError
 from ..events import ParseReport
 from .blocks import default_workers, parse_blocks
-from .dtruss import looks_like_dtruss
+from .detect import looks_like_dtruss
 from .source import CHUNK, Source, expand, ff_prefix, head as read_head, iter_byte_blocks
 from ..text import export_text
 from .clock import Clock

@@ -8,11 +8,12 @@ The differential tests run both on every line of every corpus file.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, cast
 
-from lark import Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+if TYPE_CHECKING:
+    from lark import Token, Tree
 
 from .grammar import strace_parser, terminal_regex
 
@@ -117,6 +118,8 @@ def lark_line(text: str) -> LineRecord:
 
 
 def _lark_line(text: str) -> LineRecord:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
     try:
         tree = strace_parser().parse(text, start="line")
     except UnexpectedEOF:
@@ -162,11 +165,11 @@ def _record(tree: Tree[Any]) -> LineRecord:
     for child in tree.children[:-1]:
         data = child.data
         if data == "pid":
-            tok = cast(Token, child.children[0])
+            tok = cast("Token", child.children[0])
             _check_pid(tok)
             pid = _pid(tok)
         elif data == "stamp":
-            tok = cast(Token, child.children[0])
+            tok = cast("Token", child.children[0])
             _check_stamp(tok)
             stamp = str(tok)
         elif data == "relstamp":
@@ -224,26 +227,47 @@ _NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
 
 
 class _Fast:
-    """The fast path's regular expressions, assembled from the grammar's terminals on first use."""
+    """The fast path's regular expressions, assembled from the grammar's terminals, each compiled
+    on first use (a trace whose odd lines are all signals needs only ``event``)."""
 
-    def __init__(self) -> None:
+    @staticmethod
+    def _result() -> str:
         t = terminal_regex
-        result = (
+        return (
             r"\)[ \t]*=[ \t]*(?P<ret>" + t("RETVAL") + ")"
             r"(?P<deco>(?!<(?:\d+(?:\.\d{1,9})?|unavailable)>)" + t("DECO") + ")?"
             r"(?:[ \t]*(?P<errno>" + t("ERRNO") + r"))?"
             r"(?P<parens>(?:[ \t]*" + t("PAREN") + ")*)"
             r"(?:[ \t]*<(?P<dur>\d+(?:\.\d{1,9})?|unavailable)>)?[ \t]*"
         )
-        self.call = re.compile(_PREFIX + _NAME + r"\((?P<args>.*?)" + result).fullmatch
-        self.unfinished = re.compile(
+
+    @functools.cached_property
+    def call(self) -> Callable[[str], re.Match[str] | None]:
+        return re.compile(_PREFIX + _NAME + r"\((?P<args>.*?)" + self._result()).fullmatch
+
+    @functools.cached_property
+    def unfinished(self) -> Callable[[str], re.Match[str] | None]:
+        return re.compile(
             _PREFIX + _NAME + r"\((?P<args>.*?)[ \t]*<unfinished \.\.\.>[ \t]*").fullmatch
-        self.resumed = re.compile(
-            _PREFIX + r"<\.\.\. " + _NAME + r" resumed>(?P<args>.*?)" + result).fullmatch
-        self.args_ok = re.compile("(?:" + t("ARGS") + ")").fullmatch
-        self.parens = re.compile(t("PAREN")).findall
-        #: a signal or exit line: the grammar's SIGNAL and EXITED terminals after the prefix
-        self.event = re.compile(
+
+    @functools.cached_property
+    def resumed(self) -> Callable[[str], re.Match[str] | None]:
+        return re.compile(
+            _PREFIX + r"<\.\.\. " + _NAME + r" resumed>(?P<args>.*?)" + self._result()).fullmatch
+
+    @functools.cached_property
+    def args_ok(self) -> Callable[[str], re.Match[str] | None]:
+        return re.compile("(?:" + terminal_regex("ARGS") + ")").fullmatch
+
+    @functools.cached_property
+    def parens(self) -> Callable[[str], list[str]]:
+        return re.compile(terminal_regex("PAREN")).findall
+
+    @functools.cached_property
+    def event(self) -> Callable[[str], re.Match[str] | None]:
+        """A signal or exit line: the grammar's SIGNAL and EXITED terminals after the prefix."""
+        t = terminal_regex
+        return re.compile(
             _PREFIX + "(?:(?P<signal>" + t("SIGNAL") + ")|(?P<exited>" + t("EXITED") + "))[ \t]*").fullmatch
 
 

@@ -15,10 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedInput
-
-from .grammar import strace_parser
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,66 +246,6 @@ class ParenItem:
     values: tuple[Any, ...]
 
 
-class ArgsTransformer(Transformer[Token, Any]):
-    """Builds generic values from the ``args``/``arg`` parse tree."""
-
-    def args(self, children: list[Any]) -> list[Any]:
-        if len(children) == 1 and children[0] is None:
-            return []
-        return list(children)
-
-    def arg(self, children: list[Any]) -> Any:
-        return interpret(children)
-
-    @v_args(inline=True)
-    def string(self, tok: Token) -> Str:
-        return string_value(str(tok))
-
-    @v_args(inline=True)
-    def comment(self, tok: Token) -> CommentItem:
-        return CommentItem(str(tok)[2:-2].strip())
-
-    @v_args(inline=True)
-    def deco(self, tok: Token) -> DecoItem:
-        return DecoItem(str(tok)[1:-1])
-
-    @v_args(inline=True)
-    def resuming(self, tok: Token) -> Resuming:
-        return Resuming(str(tok).split()[3])
-
-    @v_args(inline=True)
-    def int(self, tok: Token) -> int:
-        return parse_int(str(tok))
-
-    @v_args(inline=True)
-    def name(self, tok: Token) -> NameItem:
-        return NameItem(str(tok))
-
-    @v_args(inline=True)
-    def op(self, tok: Token) -> OpItem:
-        return OpItem(str(tok))
-
-    @v_args(inline=True)
-    def ellipsis(self, tok: Token) -> Ellipsis_:
-        return ELLIPSIS
-
-    @v_args(inline=True)
-    def char(self, tok: Token) -> Str:
-        return Str(unescape(str(tok)[1:-1]))
-
-    @v_args(inline=True)
-    def paren(self, args: list[Any]) -> ParenItem:
-        return ParenItem(tuple(args))
-
-    @v_args(inline=True)
-    def array(self, args: list[Any]) -> list[Any]:
-        return list(args)
-
-    @v_args(inline=True)
-    def struct(self, args: list[Any]) -> Struct:
-        return struct_value(args)
-
-
 def struct_value(args: list[Any]) -> Struct:
     fields: list[tuple[str | None, Any]] = []
     for value in args:
@@ -320,7 +256,6 @@ def struct_value(args: list[Any]) -> Struct:
     return Struct(tuple(fields))
 
 
-_TRANSFORMER = ArgsTransformer()
 
 
 class ArgsSyntaxError(ValueError):
@@ -335,32 +270,13 @@ def parse_args(text: str) -> list[Any]:
     """Parse an argument list into generic values with the grammar (the on-demand path)."""
     if not text.strip():
         return []
-    try:
-        tree = strace_parser().parse(text, start="args")
-    except UnexpectedInput as exc:
-        raise ArgsSyntaxError(_describe(exc), exc.column if isinstance(exc.column, int) else 1) from None
-    except LarkError as exc:  # pragma: no cover - grammar-level failures
-        raise ArgsSyntaxError(str(exc), 1) from None
-    values: list[Any] = _TRANSFORMER.transform(tree)
-    return values
+    from .larkargs import lark_args  # Lark is imported when a line first needs it
+
+    return lark_args(text)
 
 
 def parse_arg(text: str) -> Any:
     """Parse one argument into a generic value with the grammar."""
-    try:
-        tree = strace_parser().parse(text, start="arg")
-    except UnexpectedInput as exc:
-        raise ArgsSyntaxError(_describe(exc), exc.column if isinstance(exc.column, int) else 1) from None
-    return _TRANSFORMER.transform(tree)
+    from .larkargs import lark_arg
 
-
-def _describe(exc: UnexpectedInput) -> str:
-    token = getattr(exc, "token", None)
-    if token is not None and getattr(token, "type", None) == "$END":
-        return "unexpected end of line"
-    char = getattr(exc, "char", None)
-    if char is not None:
-        return f"unexpected character {char!r}"
-    if token is not None:
-        return f"unexpected {str(token)!r}"
-    return "syntax error"
+    return lark_arg(text)

@@ -16,11 +16,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..phases import Phase
-from ..summary import RegionInfo, RunSummary
 from ..text import human, printable, signed
 
 if TYPE_CHECKING:
+    from ..phases import Phase
+    from ..summary import RegionInfo, RunSummary
     from ..trace import Stats
 
 
