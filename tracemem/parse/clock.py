@@ -10,6 +10,20 @@ from .rows import Stamp
 DAY = 86400.0
 
 
+class _NotClock(Exception):
+    """A stamp that is not a time of day met the time-of-day fast path."""
+
+
+class _MinuteBases(dict[str, int]):
+    """Seconds since midnight of each "HH:MM:" prefix, computed on first sight."""
+
+    def __missing__(self, key: str) -> int:
+        if key[2:3] != ":" or key[5:6] != ":":
+            raise _NotClock(key)
+        base = self[key] = int(key[:2]) * 3600 + int(key[3:5]) * 60
+        return base
+
+
 class Clock:
     """Turns stamp texts into seconds (-ttt epoch, -t/-tt seconds since midnight; -r stamps arrive
     already summed as floats). Midnight rollover is a separate pass over rows in event order."""
@@ -18,9 +32,26 @@ class Clock:
         self.last: float | None = None
         self.day = 0.0
         self.kinds: set[str] = set()
-        self._hm: dict[str, float] = {}
+        self._hm = _MinuteBases()
 
     def times(self, stamps: Iterable[Stamp]) -> list[float | None]:
+        if type(stamps) is list and stamps and set(map(type, stamps)) == {str} and "" not in stamps:
+            # The usual batch: every row has a stamp of one form. One comprehension converts it
+            # (a third of the time of the loop below, which also handles missing and -r stamps).
+            try:
+                if stamps[0][2:3] == ":":
+                    hm = self._hm
+                    clock: list[float | None] = [hm[s[:6]] + float(s[6:]) for s in stamps]
+                    self.kinds.add("clock")
+                    return clock
+                epoch: list[float | None] = [float(s) for s in stamps]
+                self.kinds.add("epoch")
+                return epoch
+            except (_NotClock, ValueError):  # two forms in one batch
+                pass
+        return self._times(stamps)
+
+    def _times(self, stamps: Iterable[Stamp]) -> list[float | None]:
         out: list[float | None] = []
         hm = self._hm
         kinds = self.kinds

@@ -19,7 +19,8 @@ from .. import progress
 from ..errors import InputError
 from ..text import export_text
 
-CHUNK = 1 << 20  # 1 MiB of text at a time (small blocks keep both workers busy to the end)
+CHUNK = 1 << 20  # 1 MiB of text at a time for a pool's workers (small blocks keep both busy to the end)
+LOCAL_CHUNK = 1 << 18  # 256 KiB at a time in one process (see iter_batches)
 _FF_SUFFIX = re.compile(r"\.(\d{2,9})$")
 
 _MAGIC = {
