@@ -433,6 +433,77 @@ def phases(
         stderr.print(f"note: {cell(note)}")
 
 
+@app.command()
+def diff(
+    before: str = typer.Argument(..., help="The earlier run: a log, a glob, or a directory holding a -ff set."),
+    after: str = typer.Argument(..., help="The later run, the same way."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the overlay chart: "
+                                          ".png, .svg or .pdf."),
+    fail_on: Optional[List[str]] = typer.Option(None, "--fail-on", help="A threshold, e.g. committed>+10%, "
+                                                "vsz>+256MiB, runtime-init:reserved>+5%, "
+                                                "'role:glibc malloc arena:committed>+32MiB', map_count>+50; "
+                                                "repeatable. Exit code 1 when one is crossed."),
+    process: Optional[str] = typer.Option(None, "--process", help="Compare one process of each run: a program "
+                                          "name, path or glob, or a pid (of that run)."),
+    align: str = typer.Option("exec", "--align", help="The chart's zero: the start of this phase in each run."),
+    top: int = typer.Option(10, "--top", help="Rows of the role, process and mapping tables."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as one JSON object (keys in the README)."),
+    overcommit: str = OvercommitOpt,
+    uncharge_unfaulted: bool = UnchargeOpt,
+    progress: bool = ProgressOpt,
+) -> None:
+    """Compare two runs: what changed in the address space, in which phase and region role, per
+    process (matched by program and argv, not pid); --fail-on gates CI on it."""
+    from .compare import check_gates, compare_runs, load_run, parse_gate, side_paths
+    from .parse.source import expand
+
+    if top < 0:
+        raise UsageError("--top takes a number of 0 or more")
+    gates = [parse_gate(g) for g in fail_on or ()]
+    options = _kernel(overcommit, uncharge_unfaulted)
+    if output is not None:
+        from .reporters.export import check_writable
+        from .reporters.plot import chart_format
+
+        chart_format(output)
+        inputs = [src.path for side in (before, after) for src in expand(side_paths(side))]
+        check_writable(output, inputs)
+    with _long(progress):
+        runs = []
+        for label, side in (("before", before), ("after", after)):
+            stage(f"reading the {label} run")
+            run = load_run(side, label, process=process, **options)
+            _print_errors(run.trace.report)
+            for note in run.trace.report.notes:
+                stderr.print(f"note ({label}): {cell(note)}")
+            runs.append(run)
+        stage("comparing")
+        result = compare_runs(runs[0], runs[1])
+        crossed = [line for line in check_gates(result, gates)]
+        if output is not None:
+            from .reporters.diffplot import diff_figure
+            from .reporters.plot import save
+
+            stage(f"writing {output}")
+            save(diff_figure(result, align=align), output)
+    if as_json:
+        data = result.to_dict()
+        data["gates"] = [{"expression": g.text, "crossed": g.check(result) is not None} for g in gates]
+        stdout.out(json.dumps(data, indent=2, ensure_ascii=True), highlight=False)
+    else:
+        from .reporters.difftables import diff_tables
+
+        diff_tables(stdout, result, top=top)
+    if output is not None:
+        stderr.print(f"chart written to {cell(output)}")
+    for line in crossed:
+        stderr.print(f"[bold red]threshold crossed:[/] {cell(line)}")
+    if gates and not crossed:
+        stderr.print(f"{len(gates)} threshold(s) hold")
+    if crossed:
+        raise typer.Exit(1)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]) and return its exit code:
     0 done, 1 a line error with --strict, 2 an input, output or usage problem (README)."""
