@@ -9,6 +9,7 @@ rebuild the address space of every process from them, and summarise it::
     trace.report                # lines = parsed + skipped + errors
     trace.timeline()            # one row per address-space change, totals after it
     summary = tracemem.summarize(trace)   # per process: totals, peak, regions, roles, phases
+    diff = tracemem.compare("before.trace", "after.trace")   # two runs: diff.totals, .phases ...
     summary.frame()             # ... as a DataFrame; summary.to_json() to keep it
     for event in tracemem.iter_events("run.trace"): ...
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .events import ParseReport, Skip, State, SyscallEvent
     from .summary import ProcessSummary, RunSummary, summarize
     from .trace import Trace, count_events, iter_events, read_trace
+    from .compare import Comparison, compare
 
 # The rest is imported on first use (PEP 562): a command that only counts lines does not pay for
 # the address-space model, and ``import tracemem`` stays cheap.
@@ -31,6 +33,7 @@ _LAZY = {
     "ParseReport": "events", "Skip": "events", "State": "events", "SyscallEvent": "events",
     "ProcessSummary": "summary", "RunSummary": "summary", "summarize": "summary",
     "Trace": "trace", "count_events": "trace", "iter_events": "trace", "read_trace": "trace",
+    "Comparison": "compare", "compare": "compare",
 }
 
 
@@ -50,7 +53,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "InputError", "OutputError", "ParseReport", "ProcessSummary", "RunSummary", "Skip", "State",
+    "Comparison", "compare", "InputError", "OutputError", "ParseReport", "ProcessSummary", "RunSummary", "Skip", "State",
     "SyscallEvent", "Trace", "TraceParseError", "TracememError", "UsageError", "count_events",
     "iter_events", "read_trace", "summarize",
 ]

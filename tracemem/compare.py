@@ -289,7 +289,7 @@ def _match_processes(before: list[_Proc], after: list[_Proc]) -> tuple[list[tupl
                                                                         list[_Proc], list[_Proc]]:
     """Pairs (with how they matched), the gone and the new: exact program and argv first, then
     the same program name and arguments (another folder), then the program name alone; among
-    equals, in creation order. A single process on each side always pairs."""
+    equals, in creation order. Different programs never pair (one is new, the other gone)."""
     left = list(before)
     right = list(after)
     pairs: list[tuple[_Proc, _Proc, str]] = []
@@ -312,9 +312,6 @@ def _match_processes(before: list[_Proc], after: list[_Proc]) -> tuple[list[tupl
             else:
                 rest.append(p)
         left = rest
-    if len(left) == 1 and len(right) == 1 and not pairs:
-        pairs.append((left[0], right[0], "the only process of each run"))
-        left, right = [], []
     pairs.sort(key=lambda t: t[1].order)
     return pairs, left, right
 
