@@ -266,3 +266,11 @@ def test_hostile_trace_text_is_escaped_in_the_tables(tmp_path: Path, capsys) -> 
     assert main(["diff", str(PAIRS / "c-base.trace"), str(evil), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_a_threshold_on_a_phase_that_is_not_comparable_fails_with_the_reason(capsys) -> None:
+    pair = [str(PAIRS / "go-same-1.trace"), str(PAIRS / "go-same-memory.trace")]
+    assert main(["diff", *pair, "--fail-on", "main:committed>+1000%", "--no-progress"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot be checked" in err and "not comparable" in err
+    assert main(["diff", *pair, "--fail-on", "committed>+5%", "--no-progress"]) == 0

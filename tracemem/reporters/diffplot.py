@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 AFTER = {"vsz": "#1f4e9c", "committed": "#c0392b"}
 BEFORE = {"vsz": "#9fb3d1", "committed": "#e6a9a3"}
 #: Above this ratio of the runs' lengths the time axis turns logarithmic past the shorter run.
-LENGTH_RATIO = 8.0
+LENGTH_RATIO = 3.0
 ROLE_BARS = 8
 
 
@@ -70,7 +70,10 @@ def overlay_series(cmp: "Comparison", align: str = "exec") -> dict[str, Any]:
             s = run_series(run, metric)
             xs = (s["x"].to_numpy(float) if timed else s["seq"].to_numpy(float)) - zero
             series[metric] = (xs, s["value"].to_numpy("int64"))
-        out["runs"][run.label] = {"series": series, "zero": zero, "origin": what, "focus": focus[run.label]}
+        last = run.trace.last_event()
+        end = None if last is None else (last[0] if timed else float(last[1]))
+        out["runs"][run.label] = {"series": series, "zero": zero, "origin": what, "focus": focus[run.label],
+                                  "end": None if end is None else float(end) - zero}
     return out
 
 
@@ -98,9 +101,9 @@ def diff_figure(cmp: "Comparison", *, align: str = "exec", width: float = 11.0) 
     ax = fig.add_subplot(grid[0])
     bars = fig.add_subplot(grid[1])
     runs = data["runs"]
-    ends = []
     lo = min((float(s[0][0]) for r in runs.values() for s in r["series"].values() if len(s[0])), default=0.0)
-    hi = max((float(s[0][-1]) for r in runs.values() for s in r["series"].values() if len(s[0])), default=1.0)
+    hi = max([float(s[0][-1]) for r in runs.values() for s in r["series"].values() if len(s[0])]
+             + [float(r["end"]) for r in runs.values() if r["end"] is not None] or [1.0])
     span = max(hi - lo, 1e-9)
     for label, colours, width_ in (("before", BEFORE, 1.4), ("after", AFTER, 2.0)):
         for metric in ("vsz", "committed"):
@@ -110,8 +113,11 @@ def diff_figure(cmp: "Comparison", *, align: str = "exec", width: float = 11.0) 
             keep = _thin(xs, [ys.astype(float)], lo, span)
             ax.step(xs[keep], ys[keep], where="post", color=colours[metric], linewidth=width_,
                     label=f"{metric.replace('vsz', 'VSZ')} {label}", zorder=3 if label == "after" else 2)
-            ends.append((label, float(xs[-1]) if len(xs) else 0.0))
-    _phases(ax, cmp, runs, timed)
+            end = runs[label]["end"]
+            if end is not None and end > xs[-1]:
+                # the last value held to the run's last event (the run goes on without a change)
+                ax.plot([xs[-1], end], [ys[-1], ys[-1]], color=colours[metric], linewidth=width_,
+                        zorder=3 if label == "after" else 2)
     top = max((int(ys.max()) for r in runs.values() for _, ys in r["series"].values() if len(ys)), default=1)
     ax.set_ylim(0, max(top, 1) * 1.22)
     ax.yaxis.set_major_locator(_binary_locator(max(top, 1) * 1.22))
@@ -121,7 +127,8 @@ def diff_figure(cmp: "Comparison", *, align: str = "exec", width: float = 11.0) 
     where = origins["after"] if origins["after"] == origins["before"] else \
         f"{origins['before']} (before) / {origins['after']} (after)"
     xlabel = f"{unit} from the start of {where}"
-    lengths = {label: max((float(s[0][-1]) for s in runs[label]["series"].values() if len(s[0])), default=0.0)
+    lengths = {label: max([float(s[0][-1]) for s in runs[label]["series"].values() if len(s[0])]
+                          + ([float(runs[label]["end"])] if runs[label]["end"] is not None else []) or [0.0])
                for label in runs}
     short, long_ = sorted(max(v, 1e-9) for v in lengths.values())
     if timed and long_ / short > LENGTH_RATIO:
@@ -129,6 +136,7 @@ def diff_figure(cmp: "Comparison", *, align: str = "exec", width: float = 11.0) 
         xlabel += f" (linear to {short:.3g} s, logarithmic after: one run is {long_ / short:.0f}x longer)"
     ax.set_xlim(min(lo, 0.0), hi + (hi - min(lo, 0.0)) * 0.01)
     ax.set_xlabel(xlabel)
+    _phases(ax, cmp, runs, timed)   # (after the axis's scale and limits: labels are spaced in pixels)
     ax.set_ylabel("bytes")
     ax.set_title(_title(cmp), loc="left", fontsize=11)
     ax.grid(True, axis="y", alpha=0.3)
@@ -162,17 +170,18 @@ def _phases(ax: Any, cmp: "Comparison", runs: dict[str, Any], timed: bool) -> No
             for x, _ in xs:
                 ax.axvline(x, color="#8a8a8a", linestyle=(0, (3, 3)), linewidth=0.8, zorder=1)
             continue
-        end = max((float(s[0][-1]) for s in runs[label]["series"].values() if len(s[0])), default=0.0)
-        first = xs[0][0] if xs else 0.0
-        gap = max(end - first, 1e-9) * 0.015   # names closer than this to the last one are left out
+        end = max([float(s[0][-1]) for s in runs[label]["series"].values() if len(s[0])]
+                  + ([float(runs[label]["end"])] if runs[label]["end"] is not None else []) or [0.0])
+        gap = 11.0   # pixels: a name closer than this to the last one shown is left out
         last_label: float | None = None
         for i, (x, name) in enumerate(xs):
             nxt = xs[i + 1][0] if i + 1 < len(xs) else end
             ax.axvspan(x, max(nxt, x), color=PHASE_SHADES[i % 2], zorder=0, linewidth=0)
-            if last_label is None or x - last_label >= gap:
+            px = float(ax.transData.transform((x, 0.0))[0])
+            if last_label is None or px - last_label >= gap:
                 ax.text(x, 0.985, f" {printable(name)}", transform=ax.get_xaxis_transform(), rotation=90,
                         va="top", ha="left", fontsize=7, color="#444444", clip_on=True)
-                last_label = x
+                last_label = px
     ax.plot([], [], color="#8a8a8a", linestyle=(0, (3, 3)), linewidth=0.8, label="before's phase starts")
 
 
