@@ -368,6 +368,12 @@ def _match_regions(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
 
 # -- phases that a capture cannot show -------------------------------------------------------
 
+#: The phase-rule calls a capture filter leaves out (a -e trace=memory,process capture has none)
+#: while a program doing the same work makes them: absent from one run only, they say more
+#: about the capture than about the program. (A clone, an exit_group or an execve absent from one
+#: run is the program's own difference: a %process filter keeps them.)
+FILTERED_CALLS = frozenset({"openat", "open", "socket", "bind", "listen", "accept", "accept4", "connect"})
+
 _RULE_SYSCALLS: dict[str, frozenset[str]] = {
     str(rule["phase"]): frozenset(rule["syscalls"]) for rule in PHASE_RULES if "syscalls" in rule}
 
@@ -377,8 +383,8 @@ def _detectable(phase: str, syscalls: frozenset[str]) -> bool:
     absent from the whole trace: a filtered capture). ``main`` is also found without sockets
     (after the loader, at the script's open) and is only undetectable with neither."""
     need = _RULE_SYSCALLS.get(phase)
-    if need is None:
-        return True
+    if need is None or not need & FILTERED_CALLS:
+        return True   # a rule on memory or process calls: their absence is the program's own
     if phase == "main":
         return bool(need & syscalls) or bool({"openat", "open", "mmap", "mmap2"} & syscalls)
     return bool(need & syscalls)
@@ -455,7 +461,7 @@ def compare_runs(b: Run, a: Run) -> Comparison:
                 present, side, other = (ph_a, "before", b) if ph_b is None else (ph_b, "after", a)
                 assert present is not None
                 call = _evidence_call(present.evidence)
-                if call is not None and call not in other.syscalls:
+                if call is not None and call in FILTERED_CALLS and call not in other.syscalls:
                     rec["status"].add("not comparable")
                     rec["why"].add(f"the {side} trace has no {call} call at all (a filtered capture?): "
                                    f"it cannot show the start the other run's {name} phase has")
@@ -631,12 +637,12 @@ def _peak_sum(run: Run) -> int:
 def _capture_notes(b: Run, a: Run) -> list[str]:
     """What the two captures' differences limit."""
     notes: list[str] = []
-    rule_calls = set().union(*_RULE_SYSCALLS.values())
     for side, run, other in (("before", b, a), ("after", a, b)):
-        missing = sorted((other.syscalls - run.syscalls) & rule_calls)
+        missing = sorted((other.syscalls - run.syscalls) & FILTERED_CALLS)
         if missing:
-            notes.append(f"the {side} trace has no {', '.join(missing)} call that the other has (captured "
-                         "with another filter?): phases found by them are not comparable")
+            notes.append(f"the {side} trace has no {', '.join(missing)} call and the other has: if both runs did "
+                         "the same work, it was captured with a filter (e.g. -e trace=memory,process); phases "
+                         "found by these calls are not comparable")
     if (b.summary.time_kind is None) != (a.summary.time_kind is None):
         notes.append("one trace has timestamps and the other not: the chart's x axis is the event number")
     if b.summary.baseline != a.summary.baseline:
