@@ -170,3 +170,23 @@ def test_a_path_that_is_not_utf8_in_frames_charts_and_maps(tmp_path) -> None:
     assert len(s.phases_frame()) >= 1
     fig = trace.plot()
     assert "caf\\xe9" in fig.axes[0].get_title(loc="left")
+
+
+def test_task_spans_by_sorting_equal_the_row_by_row_ones() -> None:
+    """read_trace(only=...) keeps each task's first and last event from the rows it drops: the
+    grouped (numpy) way gives what the row-by-row way gives, times missing or not."""
+    import random
+
+    from tracemem.trace import _task_spans, _task_spans_of_rows
+
+    rng = random.Random(13)
+    for trial in range(300):
+        n = rng.randint(1, 200)
+        pids = [rng.choice([1, 2, 3, 4194304]) for _ in range(n)]
+        seqs = list(range(trial * 1000, trial * 1000 + n))
+        times = [rng.choice([None, rng.random() * 100, 1.5]) for _ in range(n)]
+        grouped: dict = {(1): ((0.5, -1), (0.7, -1))} if trial % 2 else {}
+        rows: dict = dict(grouped)
+        _task_spans(grouped, {"pid": pids, "seq": seqs, "time": times})
+        _task_spans_of_rows(rows, pids, seqs, times)
+        assert grouped == rows

@@ -520,17 +520,40 @@ def _task_spans(spans: dict[int | None, Span], batch: Batch) -> None:
     """Update each task's (earliest time, first seq) and (latest time, last seq) with a batch's
     rows (every row, before a filter), as Trace.event_spans takes them from a whole table."""
     pids, seqs, times = batch["pid"], batch["seq"], batch["time"]
-    if not pids:
+    n = len(pids)
+    if not n:
         return
-    groups: dict[Any, Sequence[int]]
-    if len(set(pids)) == 1:
-        groups = {pids[0]: range(len(pids))}
-    else:
-        lists: dict[Any, list[int]] = {}
-        for i, p in enumerate(pids):
-            lists.setdefault(p, []).append(i)
-        groups = dict(lists)
-    for p, rows in groups.items():
+    if None in pids:
+        _task_spans_of_rows(spans, pids, seqs, times)
+        return
+    import numpy as np
+
+    # grouped by task with one stable sort: each group's first and last row, lowest and highest
+    # time (NaN: no time) without a Python loop over the rows
+    p = np.fromiter(pids, np.int64, n)
+    order = np.argsort(p, kind="stable")
+    ps = p[order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+    ends = np.r_[starts[1:], n] - 1
+    ts = np.array(times, dtype=float)[order]
+    lows = np.fmin.reduceat(ts, starts)
+    highs = np.fmax.reduceat(ts, starts)
+    firsts, lasts = order[starts], order[ends]
+    for k in range(len(starts)):
+        lo, hi = float(lows[k]), float(highs[k])
+        span: Span = ((None if lo != lo else lo, seqs[int(firsts[k])]), (None if hi != hi else hi, seqs[int(lasts[k])]))
+        pid = int(ps[starts[k]])
+        old = spans.get(pid)
+        spans[pid] = span if old is None else _merge_span(old, span)
+
+
+def _task_spans_of_rows(spans: dict[int | None, Span], pids: list[Any], seqs: list[int],
+                        times: list[float | None]) -> None:
+    """_task_spans row by row (a batch with unprefixed rows: pid None)."""
+    lists: dict[Any, list[int]] = {}
+    for i, p in enumerate(pids):
+        lists.setdefault(p, []).append(i)
+    for p, rows in lists.items():
         ts = [times[i] for i in rows if times[i] is not None]
         lo, hi = (min(ts), max(ts)) if ts else (None, None)
         span: Span = ((lo, seqs[rows[0]]), (hi, seqs[rows[-1]]))
