@@ -554,7 +554,7 @@ def _task_spans_of_rows(spans: dict[int | None, Span], pids: list[Any], seqs: li
     for i, p in enumerate(pids):
         lists.setdefault(p, []).append(i)
     for p, rows in lists.items():
-        ts = [times[i] for i in rows if times[i] is not None]
+        ts = [t for t in (times[i] for i in rows) if t is not None]
         lo, hi = (min(ts), max(ts)) if ts else (None, None)
         span: Span = ((lo, seqs[rows[0]]), (hi, seqs[rows[-1]]))
         old = spans.get(p)
