@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from lark import Token, Tree
 
 from .grammar import strace_parser, terminal_regex
+from .patterns import block_patterns
 
 
 class LineRecord(NamedTuple):
@@ -255,13 +256,13 @@ class _Fast:
         return re.compile(
             _PREFIX + r"<\.\.\. " + _NAME + r" resumed>(?P<args>.*?)" + self._result()).fullmatch
 
-    @functools.cached_property
+    @property
     def args_ok(self) -> Callable[[str], re.Match[str] | None]:
-        return re.compile("(?:" + terminal_regex("ARGS") + ")").fullmatch
+        return block_patterns().args_ok   # (one compiled ARGS terminal for both fast paths)
 
-    @functools.cached_property
+    @property
     def parens(self) -> Callable[[str], list[str]]:
-        return re.compile(terminal_regex("PAREN")).findall
+        return block_patterns().parens
 
     @functools.cached_property
     def event(self) -> Callable[[str], re.Match[str] | None]:
