@@ -504,6 +504,83 @@ def diff(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    logs: List[str] = LogsArg,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Report file: .html (one self-contained "
+                                          "file) or .md (charts written beside it as SVG). Default: the verdict "
+                                          "and the key tables on the terminal."),
+    baseline_run: Optional[List[str]] = typer.Option(None, "--baseline", help="The trace of an earlier run to "
+                                                     "compare with (a log, a glob or a -ff directory; repeat "
+                                                     "for several files of one run)."),
+    pid: Optional[List[int]] = typer.Option(None, "--pid", help="Only the process with this task (as the log "
+                                            "names it; a thread's pid picks its process); repeat for several."),
+    process: Optional[str] = typer.Option(None, "--process", help="Only processes that ran this program "
+                                          "(name, path or glob such as 'python*')."),
+    phase: Optional[List[str]] = PhaseOpt,
+    top: int = typer.Option(12, "--top", help="Rows of the region, process and other tables."),
+    baseline: Optional[Path] = BaselineOpt,
+    final: Optional[Path] = FinalOpt,
+    overcommit: str = OvercommitOpt,
+    uncharge_unfaulted: bool = UnchargeOpt,
+    progress: bool = ProgressOpt,
+) -> None:
+    """A postmortem report: the verdict in plain words (what is reserved, committed, and what would
+    change it, with the trace lines behind each claim), the VSZ chart and phases, the largest
+    regions, madvise and failed calls, the processes, and the parse accounting."""
+    from .parse.source import expand
+    from .reporters.report import build_report, print_report, report_format, write_html, write_markdown
+
+    if top < 1:
+        raise UsageError("--top takes a number of 1 or more")
+    options = _kernel(overcommit, uncharge_unfaulted)
+    kind = None
+    written: list[Path] = []
+    if output is not None:
+        from .reporters.export import check_writable
+
+        kind = report_format(output)
+        inputs = [s.path for s in expand(logs)] + _snapshots(baseline, final)
+        if baseline_run:
+            from .compare import side_paths
+
+            inputs += [s.path for side in baseline_run for s in expand(side_paths(side))]
+        check_writable(output, inputs)
+    with _long(progress):
+        trace, regions = _load(logs, baseline, final)
+        stage("replaying")
+        r = trace.replayer(regions, **options)
+        from .summary import summarize
+
+        result = summarize(trace, regions, phases=phase or (), replayer=r)
+        comparison = None
+        if baseline_run:
+            from .compare import compare_runs, load_run
+
+            stage("reading the baseline run")
+            before = load_run(list(baseline_run), "before",
+                              process=process, **options)
+            _print_errors(before.trace.report)
+            after = load_run(trace, "after", process=process, **options)
+            stage("comparing")
+            comparison = compare_runs(before, after)
+        stage("writing the report")
+        rep = build_report(trace, result, baseline=regions, phases=phase or (), pids=pid or None, process=process,
+                           replayer=r, comparison=comparison, top=top, charts=output is not None)
+        if output is not None and kind == "html":
+            write_html(rep, output)
+        elif output is not None:
+            written = write_markdown(rep, output)
+    if output is None:
+        print_report(rep, stdout)
+        return
+    print_report(rep, stdout, sections=("verdict",))
+    if kind == "md":
+        stderr.print(f"report written to {cell(output)} (charts: {', '.join(cell(p.name) for p in written[1:])})")
+    else:
+        stderr.print(f"report written to {cell(output)}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]) and return its exit code:
     0 done, 1 a line error with --strict, 2 an input, output or usage problem (README)."""
