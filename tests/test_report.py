@@ -360,3 +360,32 @@ def test_markdown_renderer_escapes_each_special_character() -> None:
     assert not re.search(r"(?<!\\)\]\(", s) and "javascript:" not in s and "www." not in s and "\x1b" not in s
     report_md = render_markdown(_build(DIFF / "c-base.trace")[3])  # type: ignore[arg-type]
     assert report_md.startswith("# Memory report")
+
+
+# -- a real browser ----------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
+def test_chromium_renders_the_charts(tmp_path: Path) -> None:
+    """Headless Chromium opens the HTML from disk with every host name unresolvable (no request
+    can leave), and the screenshot holds the chart's colours: committed red and reserved blue."""
+    import subprocess
+
+    from PIL import Image
+
+    out = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(GO), "-o", str(out), "--no-progress"]).exit_code == 0
+    shot = tmp_path / "shot.png"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,2000",
+                    out.as_uri()], check=True, capture_output=True, timeout=120)
+    im = Image.open(shot).convert("RGB")
+    colours = {c for _, c in im.getcolors(maxcolors=1 << 20) or []}
+    counts = {c: n for n, c in im.getcolors(maxcolors=1 << 20) or []}
+    near = lambda rgb: sum(n for c, n in counts.items() if all(abs(a - b) <= 12 for a, b in zip(c, rgb)))  # noqa: E731
+    assert len(colours) > 50
+    assert near((0xd9, 0x53, 0x4f)) > 2000      # committed
+    assert near((0xc7, 0xd3, 0xe6)) > 20000     # reserved
