@@ -685,7 +685,7 @@ class Gate:
         where = self.metric if self.kind == "total" else f"{self.scope}:{self.metric}" if self.kind == "phase" \
             else f"role:{self.scope}:{self.metric}"
         def unit(v: float) -> str:
-            return f"{int(v):+,}" if self.metric in COUNTS else _signed_h(int(v))
+            return (f"{int(v):+,}" if v else "0") if self.metric in COUNTS else _signed_h(int(v))
 
         if fig.status == "not comparable":
             return f"{self.text}: cannot be checked: {where} is not comparable ({fig.why})"
@@ -712,7 +712,9 @@ class Gate:
             return None
         before = f"{fig.before:,}" if self.metric in COUNTS else human(fig.before)
         after = f"{fig.after:,}" if self.metric in COUNTS else human(fig.after)
-        return f"{self.text}: {where} changed {amount} ({unit(fig.change)}: {before} -> {after})"
+        limit = f"{self.value:+g}%" if self.relative else unit(self.value)
+        detail = f"{unit(fig.change)}: {before} -> {after}" if self.relative else f"{before} -> {after}"
+        return f"{self.text}: {where} changed {amount} ({detail}; the limit is {limit})"
 
 
 def _signed_h(n: int) -> str:
