@@ -18,8 +18,8 @@ def readme_commands() -> list[str]:
 
 def test_readme_starts_with_install_and_test_commands() -> None:
     run, test = readme_commands()
-    assert "pip install ." in run and "tracemem stats samples/" in run
-    sample = run.split("tracemem stats ")[1].split()[0]
+    assert "pip install ." in run and "tracemem report samples/" in run
+    sample = run.split("tracemem report ")[1].split()[0]
     assert (ROOT / sample).exists()
     assert "pytest" in test
 
