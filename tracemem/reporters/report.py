@@ -288,7 +288,7 @@ def build_report(trace: "Trace", summary: "RunSummary | None" = None, *, baselin
 
     # 4. madvise, failed calls, processes
     sec = Section("activity", "madvise, failed calls and processes")
-    sec.blocks += _madvise(trace.df, procs, lines, top)
+    sec.blocks += _madvise(trace.df, procs, lines, top, r.frame(), [p.asid for p in procs])
     sec.blocks += _failed(trace.df, lines, top)
     sec.blocks.append(_process_table(trace.df, r, procs, lines, top))
     report.sections.append(sec)
@@ -419,7 +419,42 @@ def _fig_svg(fig: "Figure") -> str:
     return _strip_svg(buf.getvalue())
 
 
-def _madvise(df: "pd.DataFrame", procs: Sequence["ProcessSummary"], lines: _Lines, top: int) -> list[Block]:
+def _released_flows(timeline: "pd.DataFrame", asids: Sequence[int | None]) -> tuple[int, dict[str, int]]:
+    """Of the spaces ``asids``: the bytes handed back over the run (the rises of the released
+    ledger) and, by the call, the released bytes that later stopped being released: mapped again
+    over (mmap, mremap), unmapped (munmap), or made released no more by another call."""
+    import numpy as np
+
+    if not len(timeline):
+        return 0, {}
+    wanted = {a for a in asids if a is not None}
+    asid = timeline["asid"].astype("Int64")
+    keep = asid.isin(list(wanted)).fillna(False).to_numpy(bool)
+    if None in asids:
+        keep |= asid.isna().to_numpy(bool)
+    part = timeline[keep]
+    values = part["released"].to_numpy(np.int64)
+    keys = part["asid"].astype("Int64").fillna(-1).to_numpy(np.int64)
+    prev = _previous(values, keys)
+    delta = values - prev
+    handed = int(delta[delta > 0].sum())
+    back: dict[str, int] = {}
+    for name, d in zip(part["syscall"].astype(str), delta):
+        if d < 0:
+            back[name] = back.get(name, 0) - int(d)
+    return handed, back
+
+
+def _previous(values: "Any", keys: "Any") -> "Any":
+    """Each row's previous value within its key (0 for a key's first row)."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.Series(values).groupby(keys).shift(1).fillna(0).to_numpy(np.int64)
+
+
+def _madvise(df: "pd.DataFrame", procs: Sequence["ProcessSummary"], lines: _Lines, top: int,
+             timeline: "pd.DataFrame | None" = None, asids: Sequence[int | None] = ()) -> list[Block]:
     sub = df[df["syscall"].astype(str).isin(("madvise", "process_madvise")) & df["errno"].isna()]
     released = sum(p.released for p in procs)
     if not len(sub):
@@ -435,8 +470,17 @@ def _madvise(df: "pd.DataFrame", procs: Sequence["ProcessSummary"], lines: _Line
     groups.sort(key=lambda x: -x[0])
     rows = [row for _, row in groups]
     cut, note = _cut(rows, [s for s, _ in groups], top, "kinds of advice", 2)
+    flows = ""
+    if timeline is not None:
+        handed, back = _released_flows(timeline, asids)
+        words = {"mmap": "mapped again over (mmap)", "mmap2": "mapped again over (mmap2)",
+                 "mremap": "moved or resized (mremap)", "munmap": "unmapped (munmap)"}
+        parts = [f"{human(n)} {words.get(name, 'by ' + name)}" for name, n in sorted(back.items(), key=lambda x: -x[1])]
+        flows = (f" Over the run {human(handed)} was handed back"
+                 + (f"; of the released bytes, {', '.join(parts)}" if parts else "") + ".")
     return [Para(f"{len(sub)} successful madvise call(s); {human(released)} is released at the end of the trace "
-                 "(handed back and not mapped again; the trace cannot see pages faulted back in)."),
+                 "(handed back and not mapped again; the trace cannot see pages faulted back in, so what was "
+                 f"repopulated by a touch is not known).{flows}"),
             Table("madvise calls by advice", ["advice", "calls", "bytes advised", "lines"], cut, {1, 2}, note)]
 
 
