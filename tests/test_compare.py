@@ -276,3 +276,15 @@ def test_a_threshold_on_a_phase_that_is_not_comparable_fails_with_the_reason(cap
     err = " ".join(capsys.readouterr().err.split())
     assert "cannot be checked" in err and "not comparable" in err
     assert main(["diff", *pair, "--fail-on", "committed>+5%", "--no-progress"]) == 0
+
+
+def test_phase_rules_compare_without_their_line_numbers() -> None:
+    """The same rule in two runs, citing other lines, is the same rule (a multi-process diff
+    would otherwise say "found by different rules" for every process)."""
+    from tracemem.compare import _rule_of
+
+    a = ("the program's own code starts at the first event after the dynamic loader's end (line 29, munmap "
+         "of /etc/ld.so.cache, ld.so's last step before the program runs): line 30: mmap(NULL, 8192, ...) = 0x1")
+    b = a.replace("line 29", "line 4129").replace("line 30", "line 4130")
+    assert _rule_of(a) == _rule_of(b) == "the program's own code starts at the first event after the dynamic loader's end"
+    assert _rule_of("the first thread is created: line 7: clone3(...) = 8") == "the first thread is created"

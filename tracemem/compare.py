@@ -399,9 +399,13 @@ def _evidence_call(evidence: str) -> str | None:
     return m.group(1) if m else None
 
 
+_LINE_REF = re.compile(r"\s*\(line \d+[^)]*\)")
+
+
 def _rule_of(evidence: str) -> str:
-    """The rule a phase start came from: the evidence text before its line number."""
-    return evidence.split(": line", 1)[0].strip()
+    """The rule a phase start came from: the evidence text before its line number, without the
+    line references inside it ("... the dynamic loader's end (line 29, munmap of ...)")."""
+    return _LINE_REF.sub("", evidence.split(": line", 1)[0]).strip()
 
 
 # -- the comparison ---------------------------------------------------------------------------
@@ -482,7 +486,8 @@ def compare_runs(b: Run, a: Run) -> Comparison:
         status = ("not comparable" if "not comparable" in statuses else "both" if "both" in statuses
                   else "new" if statuses == {"new"} else "gone" if statuses == {"gone"} else "both")
         rec["status"] = status
-        rec["why"] = "; ".join(sorted(rec["why"]))
+        whys = sorted(rec["why"])
+        rec["why"] = "; ".join(whys[:3]) + (f"; and {len(whys) - 3} more reasons" if len(whys) > 3 else "")
         _changes(rec, PHASE_METRICS)
         prows.append(rec)
     phases = pd.DataFrame(prows, columns=["phase", "status", *_metric_columns(PHASE_METRICS), "why"])
