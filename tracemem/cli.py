@@ -218,6 +218,12 @@ def _load(logs: Sequence[str], baseline: Optional[Path],
 
     if baseline is not None and final is not None:
         raise UsageError("--baseline-maps and --final-maps: give one (a snapshot from exec, or one from the end)")
+    if baseline is None and final is None:
+        from .record import recorded_baseline
+
+        baseline = recorded_baseline(logs)  # `tracemem record` left the exec-time maps beside the trace
+        if baseline is not None:
+            stderr.print(f"note: exec-time baseline {cell(str(baseline))} (recorded beside the trace)")
     regions = _snapshot(baseline) if baseline is not None else None
     late = _snapshot(final) if final is not None else None
     trace = read_trace(logs, only=MODEL_SYSCALLS)
@@ -579,6 +585,57 @@ def report(
         stderr.print(f"report written to {cell(output)} (charts: {', '.join(cell(p.name) for p in written[1:])})")
     else:
         stderr.print(f"report written to {cell(output)}")
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def record(
+    command: Optional[List[str]] = typer.Argument(None, help="The command to run and trace (after --)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="The trace file (default "
+                                          "tracemem-PROG-PID.trace); snapshots go to FILE.maps/."),
+    pid: Optional[int] = typer.Option(None, "-p", "--pid", help="Attach to this running process (all its "
+                                      "threads) instead of running a command."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="With -p: stop after this many seconds "
+                                             "(default: Ctrl-C or the process's exit)."),
+) -> None:
+    """Record a trace with strace (the flags of "Capture a trace"), with each process's
+    /proc/PID/smaps snapshotted right after its execs (or at the attach) beside it: the commands
+    that read the trace then show VSZ, not traced VSZ. The exit status is the command's."""
+    from . import record as rec
+
+    def message(text: str) -> None:
+        stderr.print(escape(printable(text)))
+
+    if pid is not None:
+        if command:
+            raise UsageError("record: give -p PID or a command, not both")
+
+        def attached(p: int, out: Path) -> None:
+            until = f"for {duration:g} s" if duration is not None else "until Ctrl-C or its exit"
+            stderr.print(f"tracemem: attached to process {p}, tracing {until}; trace: {cell(out)}")
+
+        try:
+            result = rec.attach(pid, output, duration=duration, on_start=attached, on_message=message)
+        except KeyboardInterrupt:  # before the attach was done; strace is stopped
+            raise typer.Exit(130) from None
+        stderr.print(f"detached from process {result.pid} ({result.stopped}): trace written to {cell(result.output)}, "
+                     f"{len(result.snapshots)} snapshot(s) in {cell(result.maps_dir)}")
+        for note in result.notes:
+            stderr.print(f"note: {cell(note)}")
+        return
+    if duration is not None:
+        raise UsageError("--duration goes with -p PID (a command is traced until it ends)")
+
+    def started(p: int, out: Path) -> None:
+        stderr.print(f"tracemem: tracing {cell(' '.join(command or []))} (pid {p}) to {cell(out)}")
+
+    try:
+        result = rec.record(command or [], output, on_start=started, on_message=message)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    stderr.print(f"tracemem: trace written to {cell(result.output)}, {len(result.snapshots)} snapshot(s) in "
+                 f"{cell(result.maps_dir)}; the command exited with {result.exit_code}")
+    for note in result.notes:
+        stderr.print(f"note: {cell(note)}")
+    raise typer.Exit(result.exit_code or 0)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
