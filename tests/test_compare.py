@@ -288,3 +288,20 @@ def test_phase_rules_compare_without_their_line_numbers() -> None:
     b = a.replace("line 29", "line 4129").replace("line 30", "line 4130")
     assert _rule_of(a) == _rule_of(b) == "the program's own code starts at the first event after the dynamic loader's end"
     assert _rule_of("the first thread is created: line 7: clone3(...) = 8") == "the first thread is created"
+
+
+def test_a_recorded_trace_is_compared_with_its_exec_time_baseline(tmp_path: Path) -> None:
+    """A trace with the FILE.maps/ folder `tracemem record` writes: diff seeds it as the other
+    commands do ("VSZ", not "traced VSZ"), and the snapshot's mappings are in the totals."""
+    from tracemem.record import load_recorded_baseline
+
+    run = tmp_path / "run.trace"
+    run.write_bytes((PAIRS / "c-base.trace").read_bytes())
+    (tmp_path / "run.trace.maps").mkdir()
+    snapshot = ROOT / "tests" / "data" / "captures" / "c-attach.smaps"
+    (tmp_path / "run.trace.maps" / "0000-exec-1.smaps").write_bytes(snapshot.read_bytes())
+    assert load_recorded_baseline(run) is not None
+    cmp = compare(PAIRS / "c-base.trace", run)
+    assert cmp.after.summary.baseline and not cmp.before.summary.baseline
+    assert _total(cmp, "vsz")["after"] > _total(cmp, "vsz")["before"]
+    assert any("baseline" in n for n in cmp.notes)

@@ -196,16 +196,23 @@ def side_paths(side: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
 
 def load_run(side: Side, label: str, *, process: str | None = None, overcommit: str = "heuristic",
              uncharge_unfaulted: bool = False) -> Run:
-    """Read, replay and summarise one side (a Trace is used as it is)."""
+    """Read, replay and summarise one side (a Trace is used as it is). A single trace recorded by
+    ``tracemem record`` is seeded with the exec-time snapshot beside it."""
     from .summary import summarize
     from .trace import MODEL_SYSCALLS, Trace, read_trace
 
+    baseline = None
     if isinstance(side, Trace):
         trace = side
     else:
-        trace = read_trace(side_paths(side), only=MODEL_SYSCALLS)
-    r = trace.replayer(overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
-    summary = summarize(trace, replayer=r)
+        from .record import load_recorded_baseline
+
+        paths = side_paths(side)
+        # a trace `tracemem record` made has its exec-time maps beside it: "VSZ", as elsewhere
+        baseline = load_recorded_baseline(paths[0]) if len(paths) == 1 else None
+        trace = read_trace(paths, only=MODEL_SYSCALLS)
+    r = trace.replayer(baseline, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
+    summary = summarize(trace, baseline, replayer=r)
     timeline = r.frame()
     spaces = _pick(trace, r, process, label)
     syscalls = frozenset(str(s) for s in trace.df["syscall"].unique()) if len(trace.df) else frozenset()
