@@ -472,3 +472,50 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert run.returncode == 2 and "give a command" in run.stderr
     run = _cli("--duration", "3", "--", "true")
     assert run.returncode == 2 and "--duration goes with -p" in run.stderr
+
+
+C_REEXEC = C_COMMON + r"""
+int main(int argc, char **argv) {
+    if (argc == 2) {   /* the first image: maps a little, then runs itself again */
+        mmap(NULL, 32 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        execl(argv[0], argv[0], argv[1], "again", (char *)NULL);
+        _exit(92);
+    }
+    char *r = mmap(NULL, 128 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    mprotect(r, 4 << 20, PROT_READ | PROT_WRITE);
+    memset(r, 1, 4 << 20);
+    truth(argv[1]);
+    _exit(0);
+}
+"""
+
+
+@needs_ptrace
+@needs_gcc
+def test_each_exec_of_a_recorded_process_has_its_own_baseline(tmp_path: Path) -> None:
+    """A program that runs itself again (as a shim or a wrapper script does): the second image's
+    exec-time mappings come from the snapshot of the second exec, and the figures at the end are
+    the kernel's own (the first snapshot alone would describe the image that was replaced)."""
+    from tracemem.record import load_recorded_baselines
+    from tracemem.space.kernelmaps import ExecBaselines
+
+    exe = _build_c(tmp_path, C_REEXEC, "reexec")
+    out = tmp_path / "re.trace"
+    result = record([str(exe), str(tmp_path / "truth")], out)
+    assert result.exit_code == 0
+    assert [s.kind for s in result.snapshots] == ["exec", "exec"]
+    baselines = load_recorded_baselines(out)
+    assert isinstance(baselines, ExecBaselines) and len(baselines[result.pid]) == 2
+    trace = tracemem.read_trace(out)
+    s = summarize(trace, baselines)
+    proc = next(p for p in s.processes if p.asid == result.pid)
+    kv, kr, kc = _truth(tmp_path / "truth")
+    _close(proc.vsz, kv, "re-exec VSZ")
+    _close(proc.reserved, kr, "re-exec reserved")
+    _close(proc.committed, kc, "re-exec committed")
+    # the command line takes the same snapshots
+    run = subprocess.run([sys.executable, "-m", "tracemem", "summary", str(out), "--json"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and "2 snapshots" in run.stderr
+    data = json.loads(run.stdout)
+    assert next(p for p in data["processes"] if p["asid"] == result.pid)["vsz"] == proc.vsz

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
     from .space.kernelmaps import KernelRegion
-    from .trace import Trace
+    from .trace import Baseline, Trace
 
 class _Boundary(TyperGroup):
     """The one error boundary of the command line: tracemem's own errors print as "error: ..."
@@ -210,7 +210,7 @@ def _snapshots(*paths: Optional[Path]) -> list[str]:
 
 
 def _load(logs: Sequence[str], baseline: Optional[Path],
-          final: Optional[Path] = None) -> tuple["Trace", "list[KernelRegion] | None"]:
+          final: Optional[Path] = None) -> tuple["Trace", "Baseline"]:
     """The trace (only what the model and the phases read) and the exec-time baseline: the
     snapshot given with --baseline-maps, or the part of a --final-maps snapshot the trace does
     not explain."""
@@ -218,13 +218,17 @@ def _load(logs: Sequence[str], baseline: Optional[Path],
 
     if baseline is not None and final is not None:
         raise UsageError("--baseline-maps and --final-maps: give one (a snapshot from exec, or one from the end)")
+    recorded = None
     if baseline is None and final is None:
-        from .record import recorded_baseline
+        from .record import load_recorded_baselines, recorded_baseline
 
-        baseline = recorded_baseline(logs)  # `tracemem record` left the exec-time maps beside the trace
-        if baseline is not None:
-            stderr.print(f"note: exec-time baseline {cell(str(baseline))} (recorded beside the trace)")
-    regions = _snapshot(baseline) if baseline is not None else None
+        first = recorded_baseline(logs)  # `tracemem record` left the exec-time maps beside the trace
+        if first is not None:
+            recorded = load_recorded_baselines(logs)
+            count = sum(len(v) for v in recorded.values()) if isinstance(recorded, dict) else 1
+            stderr.print(f"note: exec-time baseline{'s' if count > 1 else ''} from {cell(str(first.parent))} "
+                         f"({count} snapshot{'s' if count > 1 else ''} recorded beside the trace)")
+    regions: "Baseline" = _snapshot(baseline) if baseline is not None else recorded
     late = _snapshot(final) if final is not None else None
     trace = read_trace(logs, only=MODEL_SYSCALLS)
     expect_replay(trace)  # the replays' total: "replaying" shows a percentage

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from .space.replay import Replayer
     from .summary import ProcessSummary, RunSummary
-    from .trace import Trace
+    from .trace import Baseline, Trace
 
 #: One side of a comparison: a Trace, a path, a glob, a directory (its files: a -ff set), a list.
 Side = Union["Trace", str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
@@ -201,15 +201,15 @@ def load_run(side: Side, label: str, *, process: str | None = None, overcommit: 
     from .summary import summarize
     from .trace import MODEL_SYSCALLS, Trace, read_trace
 
-    baseline = None
+    baseline: "Baseline" = None
     if isinstance(side, Trace):
         trace = side
     else:
-        from .record import load_recorded_baseline
+        from .record import load_recorded_baselines
 
         paths = side_paths(side)
         # a trace `tracemem record` made has its exec-time maps beside it: "VSZ", as elsewhere
-        baseline = load_recorded_baseline(paths[0]) if len(paths) == 1 else None
+        baseline = load_recorded_baselines(paths[0]) if len(paths) == 1 else None
         trace = read_trace(paths, only=MODEL_SYSCALLS)
     r = trace.replayer(baseline, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
     summary = summarize(trace, baseline, replayer=r)

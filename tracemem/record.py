@@ -39,7 +39,7 @@ from .errors import TracememError, UsageError
 from .phases import CAPTURE
 
 if TYPE_CHECKING:
-    from .space.kernelmaps import KernelRegion
+    from .space.kernelmaps import ExecBaselines, KernelRegion
 
 #: How long each execve is held after it returns (µs): the time the recorder has to read the maps.
 HOLD_US = 100_000
@@ -143,6 +143,37 @@ def load_recorded_baseline(trace: str | Path) -> "list[KernelRegion] | None":
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     return parse_snapshot(text, str(path))
+
+
+def load_recorded_baselines(trace: str | Path | Sequence[str | Path]) -> "ExecBaselines | list[KernelRegion] | None":
+    """Every snapshot recorded beside a trace, as the replay takes them: one per exec
+    (:class:`~tracemem.space.kernelmaps.ExecBaselines`, the k-th snapshot of a pid for its k-th
+    execve), or the attach snapshot of the process attached to; None without a recording."""
+    from .errors import InputError
+    from .space.kernelmaps import ExecBaselines, parse_snapshot
+
+    first = recorded_baseline(trace)
+    if first is None:
+        return None
+    folder = first.parent
+    found = sorted((int(m.group(1)), m.group(2), int(m.group(3)), name) for name in os.listdir(folder)
+                   if (m := SNAPSHOT_NAME.match(name)))
+
+    def read(name: str) -> "list[KernelRegion]":
+        path = folder / name
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        return parse_snapshot(text, str(path))
+
+    if found[0][1] == "attach":
+        return read(found[0][3])
+    out = ExecBaselines()
+    for _, kind, pid, name in found:
+        if kind == "exec":
+            out.setdefault(pid, []).append(read(name))
+    return out
 
 
 # -- checks -------------------------------------------------------------------------------------

@@ -25,13 +25,14 @@ if TYPE_CHECKING:  # pandas, matplotlib and the model are imported when they are
 
     from .phases import Phase
     from .space.addrspace import AddressSpace
-    from .space.kernelmaps import KernelRegion
+    from .space.kernelmaps import ExecBaselines, KernelRegion
     from .space.replay import Replayer
     from .summary import RunSummary
 
 #: A baseline: the regions of a /proc/PID/maps, smaps or vmmap snapshot taken at exec
 #: (tracemem.space.kernelmaps.parse_snapshot), or None for "traced VSZ" only.
-Baseline = Union[Sequence["KernelRegion"], None]
+#: An exec-time snapshot of the first process, or one per exec of every task (ExecBaselines).
+Baseline = Union[Sequence["KernelRegion"], "ExecBaselines", None]
 
 
 def iter_events(paths: PathsLike, *, report: ParseReport | None = None, strict: bool = False,
@@ -110,7 +111,11 @@ class Trace:
         from .space.replay import Replayer
 
         r = Replayer(page=self.page_size, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
-        if baseline is not None:
+        from .space.kernelmaps import ExecBaselines
+
+        if isinstance(baseline, ExecBaselines):
+            r.seed_execs(baseline)
+        elif baseline is not None:
             r.seed(baseline)
         df = self.df
         made = df.loc[df["syscall"].isin(["clone", "clone3", "fork", "vfork"]) & df["errno"].isna()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..space.kernelmaps import KernelRegion
     from ..space.replay import Replayer
     from ..summary import ProcessSummary, RunSummary
-    from ..trace import Trace
+    from ..trace import Baseline, Trace
 
 #: Address spaces that get a section of their own (verdict, phases, regions); the rest: one table.
 SPACES = 3
@@ -195,7 +195,7 @@ def _cut(rows: list[list[str]], sizes: list[int], top: int, what: str, sum_col: 
     return rows[:top], note
 
 
-def build_report(trace: "Trace", summary: "RunSummary | None" = None, *, baseline: "Sequence[KernelRegion] | None" = None,
+def build_report(trace: "Trace", summary: "RunSummary | None" = None, *, baseline: "Baseline" = None,
                  phases: Sequence[str] = (), pids: Sequence[int] | None = None, process: str | None = None,
                  replayer: "Replayer | None" = None, comparison: "Comparison | None" = None,
                  top: int = TOP, spaces: int = SPACES, charts: bool = True) -> Report:

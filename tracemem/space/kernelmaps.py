@@ -144,3 +144,11 @@ def status_fields(text: str) -> dict[str, int]:
         if m:
             out[m.group(1)] = int(m.group(2))
     return out
+
+
+class ExecBaselines(dict[int, list[list[KernelRegion]]]):
+    """The snapshot taken right after each successful execve, per pid in exec order (what
+    ``tracemem record`` keeps beside a trace): a baseline for every image a task ran, not only
+    the first process's first one. Passed wherever a baseline goes (``summarize``,
+    ``Trace.replayer`` ...)."""
+

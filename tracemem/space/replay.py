@@ -28,6 +28,9 @@ from .roles import Runtime, name_role, role_after_mprotect, role_for_mmap
 PACK_ROWS = 1 << 16
 
 if TYPE_CHECKING:
+    from collections import deque
+    from typing import Mapping
+
     import pandas as pd
 
     from .kernelmaps import KernelRegion
@@ -148,6 +151,8 @@ class Replayer:
         self.baseline_conflicts = 0
         #: What the baseline check found (a snapshot of another program, ...), in words.
         self.baseline_notes: list[str] = []
+        #: pid -> the snapshots of its execs still to apply, in order (seed_execs)
+        self.exec_snapshots: "dict[int, deque[list[KernelRegion]]]" = {}
 
     def hint_tasks(self, created: set[int], children: dict[int, int]) -> None:
         """What a filtered trace says of its tasks, for those whose clone it does not show
@@ -245,6 +250,18 @@ class Replayer:
             self.replaced.append(old)
         self.spaces[pid] = sp
         return sp
+
+    def seed_execs(self, snapshots: "Mapping[int, Sequence[Sequence[KernelRegion]]]") -> None:
+        """Seed each successful execve of a task with its own snapshot, taken right after it (what
+        ``tracemem record`` keeps): the k-th snapshot of pid P is the image of P's k-th exec. An
+        exec of such a task with no snapshot left says so in a note."""
+        from collections import deque
+
+        from .kernelmaps import check_snapshot
+
+        for regions in (r for seq in snapshots.values() for r in seq):
+            check_snapshot(list(regions))
+        self.exec_snapshots = {int(pid): deque(list(r) for r in seq) for pid, seq in snapshots.items()}
 
     def seed(self, regions: Sequence["KernelRegion"], pid: int | None = None) -> None:
         """Seed the first process's address space (or ``pid``'s) with a /proc/PID/maps (or
@@ -375,7 +392,15 @@ class Replayer:
                 fresh = event.pid not in self.task
                 sp = self._new_space(event.pid, d.path)
                 sp.runtime.exec(d)
-                if fresh and self.baseline is not None and self.baseline_pid in (None, event.pid):
+                queue = self.exec_snapshots.get(event.pid) if event.pid is not None else None
+                if queue:
+                    self.baseline = queue.popleft()
+                    self._apply_baseline(sp)
+                elif queue is not None:
+                    self.baseline_notes.append(
+                        f"the exec of {event.pid} at line {event.line} has no recorded snapshot: the mappings "
+                        f"the kernel made for its image are not in the figures")
+                elif fresh and self.baseline is not None and self.baseline_pid in (None, event.pid):
                     self._apply_baseline(sp)
                 self._row(event, sp, None, None, "exec")
             return
