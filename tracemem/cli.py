@@ -642,6 +642,35 @@ def record(
     raise typer.Exit(result.exit_code or 0)
 
 
+@app.command()
+def batch(
+    inputs: List[str] = typer.Argument(..., help="Traces: files, directories (scanned: each file a trace, a -ff "
+                                       "set PREFIX.PID one) or globs."),
+    output: Path = typer.Option(..., "-o", "--output", help="The dataset's directory (hive-partitioned Parquet)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes of the local pool (default: the cores)."),
+    label: Optional[List[str]] = typer.Option(None, "--label", help="KEY=REGEX: a column KEY, the first group of "
+                                              "REGEX in the path, e.g. host=hosts/([^/]+)/; repeatable."),
+    events: bool = typer.Option(False, "--events", help="Also the events and timeline tables."),
+    force: bool = typer.Option(False, "--force", help="Redo the traces already done."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT "
+                                            "(its workers must see the inputs and the output)."),
+    progress: bool = ProgressOpt,
+) -> None:
+    """Analyse many traces (a fleet, a history of runs) into a Parquet dataset: tables traces,
+    processes, phases, roles (events, timeline with --events), for pandas, pyarrow or DuckDB.
+    Exit code 1 when some trace failed (each is in the traces table with its error)."""
+    from .batch import batch as run_batch
+
+    result = run_batch(inputs, output, workers=workers, labels=label or (), events=events, force=force,
+                       scheduler=scheduler, progress=None if progress else False)
+    stderr.print(f"{len(result.done)} trace(s) analysed, {len(result.skipped)} skipped (done before), "
+                 f"{len(result.failed)} failed; dataset in {cell(output)}")
+    for name in result.failed:
+        stderr.print(f"[bold red]failed:[/] {cell(name)}: {cell(result.errors[name])}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]) and return its exit code:
     0 done, 1 a line error with --strict, 2 an input, output or usage problem (README)."""
