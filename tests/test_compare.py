@@ -299,7 +299,8 @@ def test_a_recorded_trace_is_compared_with_its_exec_time_baseline(tmp_path: Path
     run.write_bytes((PAIRS / "c-base.trace").read_bytes())
     (tmp_path / "run.trace.maps").mkdir()
     snapshot = ROOT / "tests" / "data" / "captures" / "c-attach.smaps"
-    (tmp_path / "run.trace.maps" / "0000-exec-1.smaps").write_bytes(snapshot.read_bytes())
+    pid = int(run.read_text().split(None, 1)[0])  # the pid of the trace's first line (its execve)
+    (tmp_path / "run.trace.maps" / f"0000-exec-{pid}.smaps").write_bytes(snapshot.read_bytes())
     assert load_recorded_baseline(run) is not None
     cmp = compare(PAIRS / "c-base.trace", run)
     assert cmp.after.summary.baseline and not cmp.before.summary.baseline

@@ -35,9 +35,17 @@ _LAZY = {
     "Trace": "trace", "count_events": "trace", "iter_events": "trace", "read_trace": "trace",
     "Comparison": "compare", "compare": "compare",
 }
+#: Submodules that are also the function of their name (``tracemem.batch(...)``).
+_CALLABLE_MODULES = frozenset({"batch"})
 
 
 def __getattr__(name: str) -> Any:
+    if name in _CALLABLE_MODULES:
+        import importlib
+
+        mod = importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tracemem' has no attribute {name!r}")
