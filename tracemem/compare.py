@@ -328,27 +328,24 @@ def _size_class(size: int) -> int:
     return 1 << (max(int(size), 1).bit_length() - 1)
 
 
-def _made(run: Run, asid: int | None) -> list[dict[str, Any]]:
-    """The mappings a process made (mmap, mmap2, shmat rows of the timeline), in order."""
+def _made(run: Run) -> dict[int | None, list[dict[str, Any]]]:
+    """The mappings each process made (mmap, mmap2, shmat rows of the timeline), in order: one
+    pass over the timeline for all processes."""
     tl = run.timeline
+    out: dict[int | None, list[dict[str, Any]]] = {}
     if not len(tl):
-        return []
+        return out
     rows = tl[tl["syscall"].isin(list(_MAKERS)) & tl["start"].notna()]
-    if asid is None:
-        rows = rows[rows["asid"].isna()]
-    else:
-        rows = rows[rows["asid"] == asid]
-    if not len(rows):
-        return []
-    out = []
-    for seq, start, end, role, pid in zip(rows["seq"], rows["start"], rows["end"], rows["role"], rows["pid"]):
+    for seq, start, end, role, pid, asid in zip(rows["seq"], rows["start"], rows["end"], rows["role"], rows["pid"],
+                                                rows["asid"]):
         size = int(end) - int(start)
         if size <= 0:
             continue
         found = run.event(int(seq))
         line, text = found if found is not None else (None, "")
-        out.append({"role": str(role), "size": size, "line": line, "text": text,
-                    "pid": None if pid is None or pid != pid else int(pid)})
+        key = None if asid is None or asid != asid else int(asid)
+        out.setdefault(key, []).append({"role": str(role), "size": size, "line": line, "text": text,
+                                        "pid": None if pid is None or pid != pid else int(pid)})
     return out
 
 
@@ -515,8 +512,9 @@ def compare_runs(b: Run, a: Run) -> Comparison:
 
     # the mappings made in one run only, within matched processes
     reg: list[dict[str, Any]] = []
+    made_b, made_a = _made(b), _made(a)
     for x, y, _ in pairs:
-        g, n = _match_regions(_made(b, x.summary.asid), _made(a, y.summary.asid))
+        g, n = _match_regions(made_b.get(x.summary.asid, []), made_a.get(y.summary.asid, []))
         for made in g:
             reg.append({"status": "gone", "process": x.label(), **made})
         for made in n:
@@ -622,20 +620,13 @@ def run_series(run: Run, column: str) -> "pd.DataFrame":
     import numpy as np
     import pandas as pd
 
+    from .space.replay import space_changes
+
     tl = run.timeline
-    chosen = set(run.spaces)
     if not len(tl):
         return pd.DataFrame({"x": [], "seq": [], "value": []})
-    asid = tl["asid"].astype("Int64")
-    keep = asid.isin([s for s in chosen if s is not None]).fillna(False).to_numpy(bool)
-    if None in chosen:
-        keep |= asid.isna().to_numpy(bool)
-    part = tl[keep]
-    values = part[column].to_numpy(np.int64)
-    keys = part["asid"].astype("Int64").fillna(-1).to_numpy(np.int64)
-    # the sum over spaces: each row adds its space's change since that space's last row
-    prev = pd.Series(values).groupby(keys).shift(1).fillna(0).to_numpy(np.int64)
-    total = np.cumsum(values - prev)
+    part, changes = space_changes(tl, run.spaces, column)
+    total = np.cumsum(changes)   # the sum over spaces after every row
     timed = part["time"].notna().all() and len(part)
     x = part["time"].to_numpy(float) if timed else part["seq"].to_numpy(float)
     return pd.DataFrame({"x": x, "seq": part["seq"].to_numpy(np.int64), "value": total})
@@ -702,9 +693,7 @@ class Gate:
         if fig.status == "not comparable":
             return f"{self.text}: cannot be checked: {where} is not comparable ({fig.why})"
         if not self.change:
-            level = fig.after
-            if self.relative:
-                raise UsageError(f"--fail-on {self.text!r}: a percentage needs a sign (+ or -): the change")
+            level = fig.after   # (parse_gate refuses a percentage without a sign)
             crossed = level > self.value if self.op == ">" else level < self.value
             if crossed:
                 shown = f"{level:,}" if self.metric in COUNTS else human(level)

@@ -423,34 +423,17 @@ def _released_flows(timeline: "pd.DataFrame", asids: Sequence[int | None]) -> tu
     """Of the spaces ``asids``: the bytes handed back over the run (the rises of the released
     ledger) and, by the call, the released bytes that later stopped being released: mapped again
     over (mmap, mremap), unmapped (munmap), or made released no more by another call."""
-    import numpy as np
+    from ..space.replay import space_changes
 
     if not len(timeline):
         return 0, {}
-    wanted = {a for a in asids if a is not None}
-    asid = timeline["asid"].astype("Int64")
-    keep = asid.isin(list(wanted)).fillna(False).to_numpy(bool)
-    if None in asids:
-        keep |= asid.isna().to_numpy(bool)
-    part = timeline[keep]
-    values = part["released"].to_numpy(np.int64)
-    keys = part["asid"].astype("Int64").fillna(-1).to_numpy(np.int64)
-    prev = _previous(values, keys)
-    delta = values - prev
+    part, delta = space_changes(timeline, asids, "released")
     handed = int(delta[delta > 0].sum())
     back: dict[str, int] = {}
     for name, d in zip(part["syscall"].astype(str), delta):
         if d < 0:
             back[name] = back.get(name, 0) - int(d)
     return handed, back
-
-
-def _previous(values: "Any", keys: "Any") -> "Any":
-    """Each row's previous value within its key (0 for a key's first row)."""
-    import numpy as np
-    import pandas as pd
-
-    return pd.Series(values).groupby(keys).shift(1).fillna(0).to_numpy(np.int64)
 
 
 def _madvise(df: "pd.DataFrame", procs: Sequence["ProcessSummary"], lines: _Lines, top: int,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections import deque
     from typing import Mapping
 
+    import numpy as np
     import pandas as pd
 
     from .kernelmaps import KernelRegion
@@ -641,3 +642,24 @@ def replay(events: Iterable[SyscallEvent], page: int = PAGE, *, overcommit: str 
            uncharge_unfaulted: bool = False) -> Replayer:
     """Replay events (in order) and return the replayer with its spaces and timeline rows."""
     return Replayer(page, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted).apply_all(events)
+
+
+def space_changes(timeline: "pd.DataFrame", asids: Iterable[int | None],
+                  column: str) -> "tuple[pd.DataFrame, np.ndarray]":
+    """The timeline rows of the spaces ``asids`` (None: the space without a pid) and each row's
+    change of ``column`` since its space's previous row (its value for a space's first row): their
+    running sum is the ledger summed over those spaces, their rises and falls what came and went."""
+    import numpy as np
+    import pandas as pd
+
+    chosen = set(asids)
+    asid = timeline["asid"].astype("Int64")
+    keep = asid.isin([a for a in chosen if a is not None]).fillna(False).to_numpy(bool)
+    if None in chosen:
+        keep |= asid.isna().to_numpy(bool)
+    part = timeline[keep]
+    values = part[column].to_numpy(np.int64)
+    keys = part["asid"].astype("Int64").fillna(-1).to_numpy(np.int64)
+    previous = pd.Series(values).groupby(keys).shift(1).fillna(0).to_numpy(np.int64)
+    return part, values - previous
+
