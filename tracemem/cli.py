@@ -195,13 +195,9 @@ def _kernel(overcommit: str, uncharge: bool) -> _ReplayOptions:
 
 
 def _snapshot(path: Path) -> "list[KernelRegion]":
-    from .space.kernelmaps import parse_snapshot
+    from .space.kernelmaps import read_snapshot
 
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_snapshot(text, str(path))
+    return read_snapshot(path)
 
 
 def _snapshots(*paths: Optional[Path]) -> list[str]:

@@ -132,25 +132,17 @@ def recorded_baseline(logs: str | Path | Sequence[str | Path]) -> Optional[Path]
 
 def load_recorded_baseline(trace: str | Path) -> "list[KernelRegion] | None":
     """The regions of :func:`recorded_baseline` (checked as one address space), or None."""
-    from .errors import InputError
-    from .space.kernelmaps import parse_snapshot
+    from .space.kernelmaps import read_snapshot
 
     path = recorded_baseline(trace)
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_snapshot(text, str(path))
+    return read_snapshot(path) if path is not None else None
 
 
 def load_recorded_baselines(trace: str | Path | Sequence[str | Path]) -> "ExecBaselines | list[KernelRegion] | None":
     """Every snapshot recorded beside a trace, as the replay takes them: one per exec
     (:class:`~tracemem.space.kernelmaps.ExecBaselines`, the k-th snapshot of a pid for its k-th
     execve), or the attach snapshot of the process attached to; None without a recording."""
-    from .errors import InputError
-    from .space.kernelmaps import ExecBaselines, parse_snapshot
+    from .space.kernelmaps import ExecBaselines, read_snapshot
 
     first = recorded_baseline(trace)
     if first is None:
@@ -158,21 +150,12 @@ def load_recorded_baselines(trace: str | Path | Sequence[str | Path]) -> "ExecBa
     folder = first.parent
     found = sorted((int(m.group(1)), m.group(2), int(m.group(3)), name) for name in os.listdir(folder)
                    if (m := SNAPSHOT_NAME.match(name)))
-
-    def read(name: str) -> "list[KernelRegion]":
-        path = folder / name
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-        return parse_snapshot(text, str(path))
-
     if found[0][1] == "attach":
-        return read(found[0][3])
+        return read_snapshot(folder / found[0][3])
     out = ExecBaselines()
     for _, kind, pid, name in found:
         if kind == "exec":
-            out.setdefault(pid, []).append(read(name))
+            out.setdefault(pid, []).append(read_snapshot(folder / name))
     return out
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import InputError
 
@@ -90,6 +92,15 @@ def parse_vmmap(text: str, label: str = "vmmap") -> list[KernelRegion]:
     if not regions:
         raise InputError(f"{label}: no vmmap region lines found (expected 'TYPE start-end [ sizes ] prot/max SM=...')")
     return regions
+
+
+def read_snapshot(path: "str | os.PathLike[str]") -> list[KernelRegion]:
+    """:func:`parse_snapshot` of a file (InputError when it cannot be read)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_snapshot(text, str(path))
 
 
 def parse_snapshot(text: str, label: str = "baseline") -> list[KernelRegion]:
