@@ -306,3 +306,18 @@ def test_a_recorded_trace_is_compared_with_its_exec_time_baseline(tmp_path: Path
     assert cmp.after.summary.baseline and not cmp.before.summary.baseline
     assert _total(cmp, "vsz")["after"] > _total(cmp, "vsz")["before"]
     assert any("baseline" in n for n in cmp.notes)
+
+
+def test_traces_without_pids_compare(capsys) -> None:
+    """A trace whose lines have no pid (strace without -f): its space id is missing in the
+    tables (pandas' NA), which the matching reads as "no pid", never a traceback."""
+    nopid = str(ROOT / "tests" / "data" / "strace" / "c-nof.trace")
+    assert main(["diff", nopid, nopid, "--no-progress"]) == 0
+    cmp = compare(nopid, nopid)
+    assert _total(cmp, "vsz")["change"] == 0 and (cmp.processes["status"] == "both").all()
+
+
+def test_unmatched_runs_do_not_claim_their_mappings_match(capsys) -> None:
+    assert main(["diff", str(PAIRS / "c-base.trace"), str(PAIRS / "go-same-1.trace"), "--no-progress"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Mappings: not compared (no process of one run matches one of the other)" in out

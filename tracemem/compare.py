@@ -264,6 +264,13 @@ class _Proc:
         return self.name + (f" {args}" if args else "")
 
 
+def _id(value: Any) -> int | None:
+    """A pid or space id of a table cell: None for a missing one (None, NaN or pandas' NA)."""
+    import pandas as pd
+
+    return None if value is None or bool(pd.isna(value)) else int(value)
+
+
 def _procs(run: Run) -> list[_Proc]:
     """The compared processes with their program and argv, in creation order (the order their
     first event appears)."""
@@ -280,11 +287,11 @@ def _procs(run: Run) -> list[_Proc]:
                 except KeyError:
                     continue
                 _, parts = exec_argv(args)
-                argv[None if asid is None or asid != asid else int(asid)] = tuple(a for a, _ in parts)
+                argv[_id(asid)] = tuple(a for a, _ in parts)
     first: dict[Any, int] = {}
     if len(tl):
         for asid, seq in zip(tl["asid"], tl["seq"]):
-            key = None if asid is None or asid != asid else int(asid)
+            key = _id(asid)
             if key not in first:
                 first[key] = int(seq)
     procs = [_Proc(p, p.exe, argv.get(p.asid, ()), first.get(p.asid, 1 << 62)) for p in run.processes]
@@ -343,9 +350,9 @@ def _made(run: Run) -> dict[int | None, list[dict[str, Any]]]:
             continue
         found = run.event(int(seq))
         line, text = found if found is not None else (None, "")
-        key = None if asid is None or asid != asid else int(asid)
+        key = _id(asid)
         out.setdefault(key, []).append({"role": str(role), "size": size, "line": line, "text": text,
-                                        "pid": None if pid is None or pid != pid else int(pid)})
+                                        "pid": _id(pid)})
     return out
 
 

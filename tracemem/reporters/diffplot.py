@@ -83,10 +83,9 @@ def _focus(cmp: "Comparison") -> dict[str, list[int | None]]:
     if len(both):
         row = both.sort_values("vsz_after", ascending=False).iloc[0]
 
-        def pid(v: Any) -> int | None:
-            return None if v is None or v != v else int(v)
+        from ..compare import _id
 
-        return {"before": [pid(row["pid_before"])], "after": [pid(row["pid_after"])]}
+        return {"before": [_id(row["pid_before"])], "after": [_id(row["pid_after"])]}
     return {run.label: run.spaces[:1] for run in (cmp.before, cmp.after)}
 
 

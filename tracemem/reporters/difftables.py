@@ -66,7 +66,7 @@ def diff_tables(console: Console, cmp: "Comparison", *, top: int = 10) -> None:
     _phases(console, cmp.phases)
     _roles(console, cmp.roles, top)
     _processes(console, cmp.processes, top)
-    _regions(console, cmp.regions, top)
+    _regions(console, cmp.regions, top, cmp.processes)
     for note in cmp.notes:
         _heading(console, f"note: {cell(note)}")
 
@@ -148,15 +148,18 @@ def _processes(console: Console, df: "pd.DataFrame", top: int) -> None:
 
 
 def _pid(value: Any) -> str:
-    if value is None or value != value:
-        return "-"
-    return str(int(value))
+    from ..compare import _id
+
+    pid = _id(value)
+    return "-" if pid is None else str(pid)
 
 
-def _regions(console: Console, df: "pd.DataFrame", top: int) -> None:
+def _regions(console: Console, df: "pd.DataFrame", top: int, cmp_processes: "pd.DataFrame") -> None:
     if not len(df):
+        matched = (cmp_processes["status"] == "both").any() if len(cmp_processes) else False
         _heading(console, "Mappings: every mapping made in one run has its match in the other "
-                          "(by role, size class and order)")
+                          "(by role, size class and order)" if matched else
+                          "Mappings: not compared (no process of one run matches one of the other)")
         return
     t = _table()
     t.title = "Mappings made in one run only (matched by role, size class and order), largest first"
