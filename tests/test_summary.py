@@ -190,3 +190,10 @@ def test_task_spans_by_sorting_equal_the_row_by_row_ones() -> None:
         _task_spans(grouped, {"pid": pids, "seq": seqs, "time": times})
         _task_spans_of_rows(rows, pids, seqs, times)
         assert grouped == rows
+
+
+def test_a_trace_without_pids_shows_its_process_exit() -> None:
+    """strace without -f: the one task's exit_group has no pid, and its process says how it ended."""
+    trace = tracemem.read_trace(ROOT / "tests" / "data" / "strace" / "c-nof.trace")
+    first = tracemem.summarize(trace).processes[0]
+    assert first.asid is None and first.ended == "exit_group(0)"

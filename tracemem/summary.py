@@ -243,7 +243,7 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
 
 
 def _process(asid: int | None, sp: "TracedSpace", phases: list[Phase],
-             tasks: list[int], exits: dict[int, str], ends: dict[int, tuple[int, str]], top: int,
+             tasks: list[int], exits: dict[int | None, str], ends: dict[int, tuple[int, str]], top: int,
              peaks: dict[int | None, tuple[int, int, float | None]]) -> ProcessSummary:
     space = sp.space
     t = space.totals()
@@ -256,8 +256,9 @@ def _process(asid: int | None, sp: "TracedSpace", phases: list[Phase],
     by_role = space.regions.role_totals()
     roles = sorted((RoleTotals(role, *acc) for role, acc in by_role.items()), key=lambda x: (-x.vsz, x.role))
     ender = next((p for p in [asid, *tasks] if p is not None and p in ends), None)
+    # (the space without a pid is the unprefixed task's: its exit_group has no pid either)
     ended = ends[ender][1] if ender is not None else next(
-        (exits[p] for p in [asid, *tasks] if p is not None and p in exits), "no exit in the trace")
+        (exits[p] for p in [asid, *tasks] if (p is not None or asid is None) and p in exits), "no exit in the trace")
     ended_line = ends[ender][0] if ender is not None else None
     return ProcessSummary(
         asid=asid, exe=sp.exe, vsz=t.vsz, reserved=t.reserved, committed=t.committed, file=t.file,
@@ -285,14 +286,14 @@ def _peaks(timeline: "pd.DataFrame") -> dict[int | None, tuple[int, int, float |
     return out
 
 
-def _exits(trace: "Trace") -> dict[int, str]:
-    """pid -> "exit_group(N)" for the tasks whose exit_group the trace shows (the last one)."""
+def _exits(trace: "Trace") -> dict[int | None, str]:
+    """pid -> "exit_group(N)" for the tasks whose exit_group the trace shows (the last one); None:
+    the task of a trace without pids."""
     df = trace.df
     sub = df.loc[df["syscall"] == "exit_group", ["pid", "args"]]
-    out: dict[int, str] = {}
+    out: dict[int | None, str] = {}
     for pid, args in zip(sub["pid"], sub["args"]):
-        if not _isna(pid):
-            out[int(pid)] = f"exit_group({args})"
+        out[None if _isna(pid) else int(pid)] = f"exit_group({args})"
     return out
 
 
