@@ -274,7 +274,7 @@ def build_report(trace: "Trace", summary: "RunSummary | None" = None, *, baselin
             where = f"{lines.ref(made[0])}: {lines.text(made[0])}" if made else "(not made by a traced call)"
             rows.append([f"{reg.start:x}-{reg.end:x}", human(reg.size), reg.perms, reg.role, reg.path or "", where])
         sec.blocks.append(Table(f"Largest regions of {_who(p)}", ["range", "size", "perms", "role", "path",
-                                                                 "made by"], rows, {1},
+                                                                 "made by (the call behind its first page)"], rows, {1},
                                 note=f"{p.map_count} mappings in all" if p.map_count > len(rows) else ""))
         rrows = [[t.role, str(t.regions), human(t.vsz), human(t.reserved), human(t.committed)] for t in p.roles]
         cut, note = _cut(rrows, [t.vsz for t in p.roles], top, "roles", 2)
@@ -660,7 +660,7 @@ table{border-collapse:collapse;font-size:.88rem;min-width:40%}
 caption{text-align:left;font-weight:600;padding:.2rem 0}
 th,td{border-bottom:1px solid var(--line);padding:.25rem .6rem;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-td{overflow-wrap:anywhere}td.long{min-width:22em}td:first-child{overflow-wrap:normal}
+td{overflow-wrap:break-word}td.long{min-width:22em}td:first-child{overflow-wrap:normal}
 .tnote{color:var(--muted);font-size:.85em;margin-top:-.6rem}
 figure{margin:.5rem 0 1rem}figure svg{width:100%;height:auto;display:block}
 figcaption{color:var(--muted);font-size:.85em}
