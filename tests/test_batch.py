@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 import tracemem.batch
+import tracemem.errors
 from tracemem.batch import batch, read_table
 from tracemem.cli import main
 
@@ -133,3 +134,56 @@ def test_dask_local_cluster_identical(corpus: Path, serial: Path, tmp_path: Path
     assert res.failed == ["broken.trace"]
     for table in ("traces", "processes", "phases", "roles"):
         pd.testing.assert_frame_equal(_sorted(read_table(serial, table)), _sorted(read_table(out, table)))
+
+
+def test_object_store_urls_and_compressed_traces(tmp_path: Path) -> None:
+    """Inputs through fsspec (here its in-memory store, as s3:// or gs:// would be): a folder URL
+    is scanned like a local folder, a gzip trace is read streamed, and the tables equal a local
+    run's over the same traces."""
+    import gzip
+
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    local = tmp_path / "local/hosts"
+    for host, name in (("a", "go-http.trace"), ("b", "memdemo.trace")):
+        data = (ROOT / "samples" / name).read_bytes()
+        fs.pipe(f"/tm-fleet/hosts/{host}/{name}.gz", gzip.compress(data))
+        fs.pipe(f"/tm-fleet/hosts/{host}/README.md", b"not a trace")
+        (local / host).mkdir(parents=True)
+        (local / host / f"{name}.gz").write_bytes(gzip.compress(data))
+    try:
+        remote = batch(["memory://tm-fleet/hosts"], tmp_path / "r", workers=1, labels=["host=hosts/([^/]+)/"],
+                       progress=False)
+        here = batch([local], tmp_path / "l", workers=1, labels=["host=hosts/([^/]+)/"], progress=False)
+    finally:
+        fs.rm("/tm-fleet", recursive=True)
+    assert remote.done == ["go-http.trace.gz", "memdemo.trace.gz"] and not remote.failed
+    traces = remote.traces
+    assert traces["path"].str.startswith("memory://").all() and traces["host"].tolist() == ["a", "b"]
+    for table in ("processes", "phases", "roles"):
+        pd.testing.assert_frame_equal(remote.table(table), here.table(table))
+    with pytest.raises(tracemem.errors.InputError, match="no such file or folder"):
+        batch(["memory://tm-fleet-none/x"], tmp_path / "n", workers=1, progress=False)
+
+
+def test_memory_bounded_by_the_largest_trace_not_the_count(tmp_path: Path) -> None:
+    """The run keeps nothing of a trace once its partitions are written: six times the traces
+    (the largest sample, serially in one process) do not raise the peak RSS."""
+    import subprocess
+    import sys
+
+    def peak(copies: int) -> int:
+        folder = tmp_path / f"in{copies}"
+        for i in range(copies):
+            (folder / f"r{i:03d}").mkdir(parents=True)
+            shutil.copy(ROOT / "samples/python-startup.trace", folder / f"r{i:03d}")
+        code = ("import resource, sys, tracemem; "
+                "r = tracemem.batch([sys.argv[1]], sys.argv[2], workers=1, progress=False); "
+                "assert not r.failed, r.errors; "
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", code, str(folder), str(tmp_path / f"out{copies}")],
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout.split()[-1])  # KiB
+
+    few, many = peak(10), peak(60)
+    assert many - few < 12 * 1024, f"peak RSS {few} KiB over 10 traces, {many} KiB over 60"

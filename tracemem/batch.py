@@ -51,9 +51,9 @@ RESERVED = frozenset({
 })
 
 #: Files a directory scan passes over (not traces): documentation, data, pictures, scripts.
-_NOT_TRACES = (".md", ".rst", ".json", ".parquet", ".png", ".svg", ".pdf", ".html", ".sh", ".py", ".gz",
-               ".maps", ".csv")
-_FF = re.compile(r"^(?P<prefix>.+)\.(?P<pid>\d+)$")
+_NOT_TRACES = (".md", ".rst", ".json", ".parquet", ".png", ".svg", ".pdf", ".html", ".sh", ".py", ".tar.gz",
+               ".tgz", ".tar", ".zip", ".maps", ".csv")
+_FF = re.compile(r"^(?P<prefix>.+)\.(?P<pid>\d+)(?:\.(?:gz|xz|zst|bz2))?$")  # a -ff file, compressed or not
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 PART = "part-0.parquet"
 
@@ -170,6 +170,36 @@ def _scan(folder: str, output_dir: Path | None) -> list[tuple[str, ...]]:
     return out
 
 
+def _scan_url(url: str) -> list[tuple[str, ...]]:
+    """:func:`_scan` of an fsspec URL: a folder of a store (s3://bucket/runs/), or a glob in one."""
+    from .parse.source import url_fs
+
+    fs, path = url_fs(url)
+    try:
+        if any(ch in path for ch in "*?["):
+            hits = sorted(fs.glob(path))
+            files = [h for h in hits if not fs.isdir(h)]
+            for d in (h for h in hits if fs.isdir(h)):
+                files.extend(fs.find(d))
+        elif fs.isdir(path):
+            files = list(fs.find(path))
+        elif fs.exists(path):
+            files = [path]
+        else:
+            raise InputError(f"{url}: no such file or folder")
+    except OSError as exc:
+        raise InputError(f"{url}: cannot list ({exc})") from None
+    sets: dict[tuple[str, str], list[str]] = {}
+    for f in sorted(files):
+        folder, _, n = f.rpartition("/")
+        if (n.startswith(".") or n.lower().endswith(_NOT_TRACES) or ".maps/" in f + "/"
+                or any(part.startswith(".") for part in folder.split("/"))):
+            continue
+        m = _FF.match(n)
+        sets.setdefault((folder, m.group("prefix") if m else n), []).append(fs.unstrip_protocol(f))
+    return [tuple(v) for _, v in sorted(sets.items())]
+
+
 def discover(inputs: Iterable[str | os.PathLike[str] | Sequence[str | os.PathLike[str]]],
              output_dir: str | os.PathLike[str] | None = None) -> list[TraceInput]:
     """The traces of the inputs: a file, a directory (scanned, see :func:`_scan`), a glob (each
@@ -188,6 +218,11 @@ def discover(inputs: Iterable[str | os.PathLike[str] | Sequence[str | os.PathLik
             found.append(files)
             continue
         text = os.fspath(item)
+        from .parse.source import is_url
+
+        if is_url(text):
+            found.extend(_scan_url(text))
+            continue
         matches = [text] if os.path.exists(text) else sorted(_glob.glob(text, recursive=True))
         if not matches:
             raise InputError(f"{text}: no such file or directory (nor a glob that matches one)")
@@ -204,7 +239,9 @@ def discover(inputs: Iterable[str | os.PathLike[str] | Sequence[str | os.PathLik
 
 def _named(sets: list[tuple[str, ...]]) -> list[TraceInput]:
     def parts(files: tuple[str, ...]) -> list[str]:
-        first = os.path.abspath(files[0])
+        from .parse.source import is_url
+
+        first = files[0].split("://", 1)[1] if is_url(files[0]) else os.path.abspath(files[0])
         if len(files) > 1:  # a -ff set: PREFIX of PREFIX.PID
             m = _FF.match(os.path.basename(first))
             first = os.path.join(os.path.dirname(first), m.group("prefix") if m else os.path.basename(first))
@@ -226,7 +263,7 @@ def _named(sets: list[tuple[str, ...]]) -> list[TraceInput]:
     dupes = [n for n, group in seen.items() if len(group) > 1]
     if dupes:
         raise InputError(f"two inputs give the same trace name {dupes[0]!r}")
-    return [TraceInput(names[i], s, s[0] if len(s) == 1 else os.path.dirname(s[0]) or ".")
+    return [TraceInput(names[i], s, s[0] if len(s) == 1 else s[0].rpartition("/")[0] or ".")
             for i, s in enumerate(sets)]
 
 

@@ -12,7 +12,7 @@ from ..errors import InputError, TraceParseError, UsageError
 from ..events import ParseReport
 from .blocks import default_workers, parse_blocks
 from .detect import looks_like_dtruss
-from .source import CHUNK, LOCAL_CHUNK, Source, expand, ff_prefix, head as read_head, iter_byte_blocks
+from .source import CHUNK, LOCAL_CHUNK, Source, expand, ff_prefix, head as read_head, is_url, iter_byte_blocks
 from ..text import export_text
 from .clock import Clock
 
@@ -139,7 +139,7 @@ def check_together(sources: list[Source]) -> None:
         return
     seen: dict[tuple[int, int], str] = {}
     for s in sources:
-        if s.path == "-":
+        if s.path == "-" or is_url(s.path):
             continue
         st = os.stat(s.path)
         key = (st.st_dev, st.st_ino)

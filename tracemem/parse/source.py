@@ -22,6 +22,29 @@ from ..text import export_text
 CHUNK = 1 << 20  # 1 MiB of text at a time for a pool's workers (small blocks keep both busy to the end)
 LOCAL_CHUNK = 1 << 18  # 256 KiB at a time in one process (see iter_batches)
 _FF_SUFFIX = re.compile(r"\.(\d{2,9})$")
+#: An fsspec URL (s3://bucket/key, gs://..., memory://..., file:///...): read through fsspec.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: str) -> bool:
+    """Whether an input names an fsspec URL rather than a local path (a local file whose name
+    looks like one is still the file)."""
+    return bool(_URL.match(path)) and not os.path.exists(path)
+
+
+def url_fs(url: str) -> tuple[Any, str]:
+    """The fsspec filesystem of a URL and the path in it; InputError when fsspec (or the
+    protocol's package, e.g. s3fs) is not installed."""
+    try:
+        import fsspec.core
+    except ImportError:
+        raise InputError(f"{export_text(url)}: reading a URL needs fsspec (pip install fsspec, plus the "
+                         "package of its protocol, e.g. s3fs or gcsfs)") from None
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise InputError(f"{export_text(url)}: cannot read this URL ({exc})") from None
+    return fs, path
 
 _MAGIC = {
     b"\x1f\x8b": "gzip",
@@ -63,6 +86,9 @@ def _expand(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
         if text == "-":
             out.append(Source("-"))
             continue
+        if is_url(text):
+            out.extend(Source(name, _ff_pid(name)) for name in _expand_url(text))
+            continue
         if any(ch in text for ch in "*?[") and not os.path.exists(text):
             matches = sorted(glob.glob(text))
             if not matches:
@@ -80,6 +106,24 @@ def _expand(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
     return out
 
 
+def _expand_url(url: str) -> list[str]:
+    """The files an fsspec URL (or a glob in one) names, as URLs."""
+    fs, path = url_fs(url)
+    try:
+        if any(ch in path for ch in "*?["):
+            names = [fs.unstrip_protocol(m) for m in sorted(fs.glob(path))]
+            if not names:
+                raise InputError(f"{export_text(url)}: no file matches this pattern")
+            return names
+        if not fs.exists(path):
+            raise InputError(f"{export_text(url)}: no such file")
+        if fs.isdir(path):
+            raise InputError(f"{export_text(url)}: is a directory; pass the log files in it (e.g. {export_text(url)}/*)")
+    except OSError as exc:  # the store refused or is unreachable
+        raise InputError(f"{export_text(url)}: cannot read ({exc})") from None
+    return [url]
+
+
 def _ff_pid(name: str) -> int | None:
     base = Path(name).name
     for ext in (".gz", ".xz", ".zst", ".bz2"):
@@ -95,9 +139,13 @@ def _open_binary(source: Source) -> BinaryIO:
             raise InputError("<stdin>: standard input is closed: pass the trace as a file, or pipe it in")
         return sys.stdin.buffer
     try:
+        if is_url(source.path):
+            fs, path = url_fs(source.path)
+            raw: BinaryIO = fs.open(path, "rb")  # streamed in blocks, never read whole
+            return raw
         return open(source.path, "rb")
     except OSError as exc:
-        raise InputError(f"{source.path}: cannot open ({exc.strerror})") from None
+        raise InputError(f"{export_text(source.path)}: cannot open ({exc.strerror or exc})") from None
 
 
 class _Readable(Protocol):
