@@ -35,13 +35,15 @@ def is_url(path: str) -> bool:
 def url_fs(url: str) -> tuple[Any, str]:
     """The fsspec filesystem of a URL and the path in it; InputError when fsspec (or the
     protocol's package, e.g. s3fs) is not installed."""
-    try:
-        import fsspec.core
+    import importlib
+
+    try:  # (Any: fsspec has no type information; it is optional)
+        fsspec_core: Any = importlib.import_module("fsspec.core")
     except ImportError:
         raise InputError(f"{export_text(url)}: reading a URL needs fsspec (pip install fsspec, plus the "
                          "package of its protocol, e.g. s3fs or gcsfs)") from None
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        fs, path = fsspec_core.url_to_fs(url)
     except (ImportError, ValueError) as exc:
         raise InputError(f"{export_text(url)}: cannot read this URL ({exc})") from None
     return fs, path
