@@ -36,7 +36,7 @@ _LAZY = {
     "Comparison": "compare", "compare": "compare",
 }
 #: Submodules that are also the function of their name (``tracemem.batch(...)``).
-_CALLABLE_MODULES = frozenset({"batch"})
+_CALLABLE_MODULES = frozenset({"batch", "fleet"})
 
 
 def __getattr__(name: str) -> Any:

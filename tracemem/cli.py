@@ -667,6 +667,74 @@ def batch(
         raise typer.Exit(1)
 
 
+@app.command()
+def fleet(
+    dataset: Path = typer.Argument(..., help="A dataset written by tracemem batch (its -o folder)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the chart (.png, .svg, .pdf) "
+                                          "or the report (.html: one file; .md: charts as SVG beside it)."),
+    by: Optional[str] = typer.Option(None, "--by", help="A label that orders the runs (version, date, build "
+                                     "number): adds the trend over it, in natural order (1.9 < 1.10)."),
+    metric: str = typer.Option("vsz", "--metric", help="vsz, reserved or committed: the figure shown "
+                               "(--json has all three)."),
+    group: str = typer.Option("exe", "--group", help="Compare traces within groups: exe (the program they run), "
+                              "a label, or none (all together)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole result as one JSON object."),
+) -> None:
+    """Fleet questions over a batch dataset: VSZ, reserved and committed at the end of each phase
+    across traces (median, quartiles), the outliers named with their labels, and the trend over
+    a label (--by). Each trace counts by its root process."""
+    from .fleet import fleet as run_fleet
+    from .reporters.fleetplot import check_metric
+
+    check_metric(metric)
+    kind = None
+    if output is not None:
+        from .reporters.export import check_writable
+        from .reporters.plot import chart_format
+        from .reporters.report import report_format
+
+        suffix = output.suffix.lower()
+        if suffix in (".png", ".svg", ".pdf"):
+            kind = chart_format(output) and "chart"
+        elif suffix in (".html", ".htm", ".md", ".markdown"):
+            kind = report_format(output)
+        else:
+            raise UsageError(f"{cell(output)}: unknown output format {cell(suffix or '(no suffix)')!r}; use .png, "
+                             ".svg or .pdf (the chart), .html or .md (the report)")
+        check_writable(output)
+    result = run_fleet(dataset, by=by, group=None if group == "none" else group)
+    written: list[Path] = []
+    if output is not None:
+        from .reporters.fleetplot import fleet_report
+
+        if kind == "chart":
+            from .reporters.plot import save
+
+            save(result.figure(metric), output)
+            written = [output]
+        elif kind == "html":
+            from .reporters.report import write_html
+
+            write_html(fleet_report(result, metric), output)
+            written = [output]
+        else:
+            from .reporters.report import write_markdown
+
+            written = write_markdown(fleet_report(result, metric), output)
+    if as_json:
+        stdout.out(result.to_json(), highlight=False)
+    else:
+        from .reporters.fleetplot import fleet_report
+        from .reporters.report import print_report
+
+        print_report(fleet_report(result, metric, charts=False), stdout, top=10_000,
+                     sections=("overview", "distributions", "outliers", "trend", "failed"))
+    if written:
+        what = "chart" if kind == "chart" else "report"
+        extra = f" (charts: {', '.join(cell(p.name) for p in written[1:])})" if len(written) > 1 else ""
+        stderr.print(f"{what} written to {cell(output)}{extra}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]) and return its exit code:
     0 done, 1 a line error with --strict, 2 an input, output or usage problem (README)."""
