@@ -244,3 +244,20 @@ def test_bad_inputs_fail_cleanly(dataset: Path, tmp_path: Path, capsys: pytest.C
         assert main(["fleet", *argv]) == 2, argv
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (argv, err)
+
+
+def test_a_phase_that_spans_a_missing_one_is_not_an_outlier(tmp_path: Path) -> None:
+    """Five real captures of one Go program under different flags: the -X raw one shows no
+    thread phase, so its runtime-init runs on to where the others' threads phase ends. Its
+    level there is far above the others' but says nothing about the program: it is kept in the
+    distribution, not flagged, and the notes say why."""
+    captures = ROOT / "tests/data/captures"
+    names = ["go-f-Xraw.trace", "go-f-k.trace", "go-f-r.trace", "go-f-z.trace", "go-stderr.trace"]
+    batch([str(captures / n) for n in names], tmp_path / "ds", workers=1, progress=False)
+    result = fleet(tmp_path / "ds")
+    init = result.stats[(result.stats["phase"] == "runtime-init") & (result.stats["metric"] == "vsz")].iloc[0]
+    xraw = result.levels[(result.levels["trace"] == "go-f-Xraw.trace") & (result.levels["phase"] == "runtime-init")]
+    assert init["traces"] == 5 and int(xraw["vsz"].iloc[0]) > init["high"]  # beyond the fence ...
+    assert result.outliers.empty  # ... and not flagged
+    said = [n for n in result.notes if "not flagged" in n]
+    assert len(said) == 1 and "go-f-Xraw.trace (runtime-init vsz: its runtime-init runs over threads" in said[0]

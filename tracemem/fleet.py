@@ -38,7 +38,10 @@ Outliers
 Phases present in only some traces
     Counted per group (``stats.traces`` of ``stats.of``) and said in ``notes``: where a phase
     is missing, the phase before it runs on to the next one found, so that earlier phase's end
-    level there includes the missing phase's work.
+    level there includes the missing phase's work. Such a level is not flagged as an outlier:
+    where a trace lacks a phase that most traces of its group have, its phase just before runs
+    over a longer span than theirs (a trace without ``threads`` ends ``runtime-init`` where the
+    others end ``threads``), so it is kept in the distribution and named in ``notes`` instead.
 
 Trend
     ``by=LABEL``: the label's values in natural order (:func:`order_values`): versions and
@@ -389,9 +392,26 @@ def fleet(dataset: str | os.PathLike[str], *, by: str | None = None, group: str 
     group_names = sorted(set(lv["group"].astype(str)), key=natural_key)
     group_size = {g: int(n) for g, n in info[info["phases"].fillna(0) > 0].groupby("group")["trace"].size().items()}
 
+    # (trace, phase) levels that span a phase most of the group has and the trace lacks: not
+    # comparable with the others' (module doc), so never flagged
+    having: dict[str, dict[str, int]] = {}
+    for g_name, q_name in zip(lv["group"].astype(str), lv["phase"].astype(str)):
+        row_counts = having.setdefault(g_name, {})
+        row_counts[q_name] = row_counts.get(q_name, 0) + 1
+    usual = {g: {q for q, c in having.get(g, {}).items() if 2 * c > group_size.get(g, 0)} for g in group_names}
+    spans_over: dict[tuple[str, str], list[str]] = {}
+    for (g, t), part in lv.groupby(["group", "trace"], sort=False):
+        own = sorted((rank[str(q)] for q in part["phase"]))
+        lacking = sorted(rank[q] for q in usual.get(str(g), set()) - set(part["phase"].astype(str)))
+        for i, r in enumerate(own):
+            nxt = own[i + 1] if i + 1 < len(own) else len(phase_names)
+            over = [phase_names[x] for x in lacking if r < x < nxt]
+            if over:
+                spans_over[(str(t), phase_names[r])] = over
     # distributions and outliers
     stat_rows: list[dict[str, Any]] = []
     out_rows: list[dict[str, Any]] = []
+    unflagged: list[str] = []
     for (g, p), part in lv.groupby(["group", "phase"], sort=False):
         n: int = len(part)
         of: int = group_size.get(str(g), n)
@@ -419,12 +439,19 @@ def fleet(dataset: str | os.PathLike[str], *, by: str | None = None, group: str 
                 value = int(getattr(row, m))
                 if low <= value <= high:
                     continue
+                spanned = spans_over.get((str(row.trace), str(p)))
+                if spanned is not None:
+                    unflagged.append(f"{row.trace} ({p} {m}: its {p} runs over {', '.join(spanned)}, which it lacks)")
+                    continue
                 rec = {"trace": row.trace, **{lab: getattr(row, lab) for lab in labels}, "group": g, "phase": p,
                        "metric": m, "value": value, "median": med, "delta": value - med,
                        "ratio": (value / med) if med else None,
                        "direction": "high" if value > high else "low", "fence": high if value > high else low,
                        "q1": q1, "q3": q3, "iqr": iqr}
                 out_rows.append(rec)
+    if unflagged:
+        notes.append(f"{len(unflagged)} level(s) beyond the fences not flagged, as their phase spans one the others "
+                     "of their group have: " + "; ".join(unflagged[:8]) + (" ..." if len(unflagged) > 8 else ""))
     small = sorted({(str(r["group"]), str(r["phase"])) for r in stat_rows if not r["flagged"]})
     if small:
         notes.append(f"fewer than {min_traces} traces, distribution given but no outlier flagged: "
