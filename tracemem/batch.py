@@ -150,23 +150,27 @@ def read_table(output_dir: str | os.PathLike[str], name: str) -> "pd.DataFrame":
 
 # -- inputs -----------------------------------------------------------------------------------
 
+def _sets(folder: str, names: Iterable[str], join: Callable[[str, str], str]) -> list[tuple[str, ...]]:
+    """The traces among the file names of one folder, in name order: each file, the files of a
+    ``-ff`` set (PREFIX.PID) as one; hidden files and files that are not traces passed over."""
+    sets: dict[str, list[str]] = {}
+    for n in sorted(names):
+        if n.startswith(".") or n.lower().endswith(_NOT_TRACES):
+            continue
+        m = _FF.match(n)
+        sets.setdefault(m.group("prefix") if m else n, []).append(join(folder, n))
+    return [tuple(v) for _, v in sorted(sets.items())]
+
+
 def _scan(folder: str, output_dir: Path | None) -> list[tuple[str, ...]]:
-    """The traces under a directory: each file, the files of a ``-ff`` set (PREFIX.PID) as one,
-    passing over hidden entries, ``FILE.maps`` snapshot folders, files that are not traces and
-    the output directory."""
+    """The traces under a directory (:func:`_sets` of each folder), passing over hidden
+    folders, ``FILE.maps`` snapshot folders and the output directory."""
     out: list[tuple[str, ...]] = []
     skip = output_dir.resolve() if output_dir is not None else None
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".maps")
                          and (skip is None or Path(root, d).resolve() != skip))
-        sets: dict[str, list[str]] = {}
-        for n in sorted(files):
-            if n.startswith(".") or n.lower().endswith(_NOT_TRACES):
-                continue
-            m = _FF.match(n)
-            key = m.group("prefix") if m else n
-            sets.setdefault(key, []).append(os.path.join(root, n))
-        out.extend(tuple(v) for _, v in sorted(sets.items()))
+        out.extend(_sets(root, files, os.path.join))
     return out
 
 
@@ -189,15 +193,13 @@ def _scan_url(url: str) -> list[tuple[str, ...]]:
             raise InputError(f"{url}: no such file or folder")
     except OSError as exc:
         raise InputError(f"{url}: cannot list ({exc})") from None
-    sets: dict[tuple[str, str], list[str]] = {}
-    for f in sorted(files):
+    by_folder: dict[str, list[str]] = {}
+    for f in files:
         folder, _, n = f.rpartition("/")
-        if (n.startswith(".") or n.lower().endswith(_NOT_TRACES) or ".maps/" in f + "/"
-                or any(part.startswith(".") for part in folder.split("/"))):
-            continue
-        m = _FF.match(n)
-        sets.setdefault((folder, m.group("prefix") if m else n), []).append(fs.unstrip_protocol(f))
-    return [tuple(v) for _, v in sorted(sets.items())]
+        if not any(part.startswith(".") or part.endswith(".maps") for part in folder.split("/")):
+            by_folder.setdefault(folder, []).append(n)
+    return [s for folder in sorted(by_folder)
+            for s in _sets(folder, by_folder[folder], lambda d, n: fs.unstrip_protocol(f"{d}/{n}"))]
 
 
 def discover(inputs: Iterable[str | os.PathLike[str] | Sequence[str | os.PathLike[str]]],
