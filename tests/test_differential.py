@@ -93,3 +93,76 @@ def test_fast_line_and_arguments_equal_lark(path: Path) -> None:
                         assert fast_arg(part) == one, part
             if expected.name and expected.kind == "call":
                 assert decode(expected.name, expected.args, True) == decode(expected.name, expected.args, False)
+
+
+def _model_read(path: Path, workers: int) -> object:
+    import tracemem
+    from tracemem.trace import MODEL_SYSCALLS
+
+    return tracemem.read_trace(path, only=MODEL_SYSCALLS, workers=workers)
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_rows_dropped_where_the_block_is_parsed_equal_the_whole_table(path: Path, monkeypatch) -> None:
+    """read_trace(only=...) drops the other syscalls' rows where each block is parsed, in a pool's
+    workers too (only the kept rows are sent back, numbered among all rows, with every row's pid
+    and time for the tasks' first and last events). With tiny blocks (calls, frames and
+    notices straddle them; the markers' rows are spliced in among the kept ones), in two workers
+    and in one process, it is the whole table's kept rows, counts and spans."""
+    import tracemem
+    from tracemem.errors import TracememError
+    from tracemem.parse import files
+    from tracemem.trace import MODEL_SYSCALLS
+
+    try:
+        full = tracemem.read_trace(path, workers=1)
+    except TracememError:
+        pytest.skip("not a trace tracemem reads")
+    kept = full.df[full.df["syscall"].isin(MODEL_SYSCALLS)].reset_index(drop=True).astype(object)
+    monkeypatch.setattr(files, "CHUNK", 2500)
+    monkeypatch.setattr(files, "LOCAL_CHUNK", 1500)
+    for workers in (2, 1):
+        model = _model_read(path, workers)
+        assert model.df.astype(object).equals(kept), workers
+        assert (model.report.lines, model.report.events, model.report.incomplete, len(model.report.errors)) == (
+            full.report.lines, full.report.events, full.report.incomplete, len(full.report.errors))
+        assert model.event_spans() == full.event_spans()
+        assert dict(model.decoded.kept) == {s: d for s, d in full.decoded.kept.items() if s in set(kept["seq"])}
+
+
+def test_dropped_rows_across_midnight_in_workers(tmp_path: Path, monkeypatch) -> None:
+    """A -tt trace whose midnight falls among rows that are dropped (reads), in blocks parsed by
+    workers: the kept rows' times and each task's first and last event are rolled over as the
+    whole table's are, including a task seen only in dropped rows after midnight."""
+    import tracemem
+    from tracemem.parse import files
+
+    lines = []
+    t = 23 * 3600 + 59 * 60 + 58.0
+    for i in range(900):
+        stamp = t + i * 0.005
+        hh, rest = divmod(stamp % 86400, 3600)
+        mm, ss = divmod(rest, 60)
+        clock = f"{int(hh):02d}:{int(mm):02d}:{ss:09.6f}"
+        pid = 100 if i < 600 else 101
+        if i % 97 == 0 and pid == 100:
+            lines.append(f"{pid} {clock} mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"
+                         f" = 0x7f00000{i:05x}000")
+        elif i % 13 == 0:
+            lines.append(f"{pid} {clock} read(3,  <unfinished ...>")
+            lines.append(f"{pid} {clock} <... read resumed>\"x\", 1) = 1")
+        else:
+            lines.append(f'{pid} {clock} read(3, "x", 1) = 1')
+    log = tmp_path / "midnight.trace"
+    log.write_text("\n".join(lines) + "\n")
+    full = tracemem.read_trace(log, workers=1)
+    assert full.df["time"].max() > 86400     # the trace crosses midnight
+    monkeypatch.setattr(files, "CHUNK", 3000)
+    for workers in (2, 1):
+        model = _model_read(log, workers)
+        kept = full.df[full.df["syscall"] == "mmap"].reset_index(drop=True)
+        assert model.df.astype(object).equals(kept.astype(object))
+        assert model.event_spans() == full.event_spans()
+        first_101 = full.df.loc[full.df["pid"] == 101, ["time", "seq"]].iloc[[0, -1]].values.tolist()
+        assert model.task_spans[101] == tuple((t, int(s)) for t, s in first_101)   # only read()s
+        assert first_101[0][0] > 86400

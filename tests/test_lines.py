@@ -208,6 +208,29 @@ def test_midnight_rollover_across_batches() -> None:
     assert clock.rollover([None, None]) == [None, None]
 
 
+def test_clock_stamps_in_bulk_are_the_per_stamp_floats() -> None:
+    """-tt stamps converted in bulk (numpy, the exact microseconds over 10**6) are the very floats
+    of HH*3600 + MM*60 + float("SS.ffffff"); other forms are left to the per-stamp path."""
+    import random
+
+    from tracemem.parse.clock import Clock, _clock_array
+
+    rng = random.Random(7)
+    stamps = [f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}.{rng.randrange(10**6):06d}"
+              for _ in range(20000)] + ["23:59:59.999999", "00:00:00.000000", "00:00:00.000001", "12:00:00.100000"]
+    assert _clock_array(stamps) == [int(s[:2]) * 3600 + int(s[3:5]) * 60 + float(s[6:]) for s in stamps]
+    assert Clock().times(stamps) == Clock()._times(stamps)
+    for odd in ("10:00:00", "10:00:00.12345", "10:00:0a.123456", "10-00:00.123456", "10:00:00.1234567",
+                "1700000000.123456"):
+        assert _clock_array(stamps[:300] + [odd]) is None
+        mixed = stamps[:300] + [odd]
+        try:
+            expected = Clock()._times(mixed)
+        except ValueError:
+            continue
+        assert Clock().times(mixed) == expected
+
+
 def test_cached_terminals_are_lark_s_own_and_a_bad_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
     """The terminals kept in the per-user cache (so that start-up need not import Lark) are the
     ones Lark compiles from the grammar; a corrupt or foreign cache file is rebuilt, and an

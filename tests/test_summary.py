@@ -177,12 +177,22 @@ def test_task_spans_by_sorting_equal_the_row_by_row_ones() -> None:
     grouped (numpy) way gives what the row-by-row way gives, times missing or not."""
     import random
 
-    from tracemem.trace import _task_spans, _task_spans_of_rows
+    from tracemem.trace import _merge_span, _task_spans
+
+    def _task_spans_of_rows(spans: dict, pids: list, seqs: list, times: list) -> None:
+        lists: dict = {}
+        for i, p in enumerate(pids):
+            lists.setdefault(p, []).append(i)
+        for p, rows in lists.items():
+            ts = [t for t in (times[i] for i in rows) if t is not None]
+            lo, hi = (min(ts), max(ts)) if ts else (None, None)
+            span = ((lo, seqs[rows[0]]), (hi, seqs[rows[-1]]))
+            spans[p] = span if p not in spans else _merge_span(spans[p], span)
 
     rng = random.Random(13)
     for trial in range(300):
         n = rng.randint(1, 200)
-        pids = [rng.choice([1, 2, 3, 4194304]) for _ in range(n)]
+        pids = [rng.choice([1, 2, 3, 4194304, None]) for _ in range(n)]
         seqs = list(range(trial * 1000, trial * 1000 + n))
         times = [rng.choice([None, rng.random() * 100, 1.5]) for _ in range(n)]
         grouped: dict = {(1): ((0.5, -1), (0.7, -1))} if trial % 2 else {}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, Ty
 from .errors import UsageError
 from .flags import MapFlags, Prot
 from .events import Brk, Decoded, Mmap, Mprotect, Munmap, ParseReport, State, SyscallEvent
+from .parse.blocks import Kept
 from .parse.files import PathsLike as PathsLike, iter_batches
 from .table import Batch, batch_events, empty_batch, events_frame
 
@@ -87,7 +88,7 @@ class Trace:
 
         # Column by column into Python lists (missing values as None): far faster than rows; a
         # slice at a time, so that a trace of millions of calls is not all Python objects at once.
-        step = 1 << 16
+        step = 1 << 13
         for at in range(0, len(sub), step):
             part = sub.iloc[at:at + step]
             # (pandas-stubs type na_value as a non-None scalar; pandas takes None)
@@ -456,8 +457,8 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     (default: up to 4 by the cores; 1 inside a daemonic process such as a multiprocessing.Pool
     worker, which may not have children); 1 parses in this process.
     """
-    import pandas as pd
-
+    # (pandas is imported when the first part of the table is framed: with a pool, beside the
+    # workers, which are forked without it)
     report = ParseReport()
     frames = []
     pending: list[Batch] = []
@@ -468,7 +469,11 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     # (the compiled scanner builds only the line, name, pid and time of the rows it drops)
     for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines, workers=workers,
                               names=keep):
-        if keep is not None:
+        if isinstance(batch, Kept):  # (filtered where it was parsed)
+            _spans_of_arrays(spans, batch.pids, batch.times, batch.seq0, None)
+            if not batch["seq"]:
+                continue
+        elif keep is not None:
             _task_spans(spans, batch)
             idx = [i for i, name in enumerate(batch["syscall"]) if name in keep]
             if len(idx) != len(batch["syscall"]):
@@ -524,46 +529,42 @@ def _merge_span(a: Span, b: Span) -> Span:
 def _task_spans(spans: dict[int | None, Span], batch: Batch) -> None:
     """Update each task's (earliest time, first seq) and (latest time, last seq) with a batch's
     rows (every row, before a filter), as Trace.event_spans takes them from a whole table."""
-    pids, seqs, times = batch["pid"], batch["seq"], batch["time"]
-    n = len(pids)
-    if not n:
-        return
-    if None in pids:
-        _task_spans_of_rows(spans, pids, seqs, times)
-        return
     import numpy as np
 
+    pids, times = batch["pid"], batch["time"]
+    if not pids:
+        return
+    p = np.array([-1 if v is None else v for v in pids] if None in pids else pids, dtype=np.int64)
+    _spans_of_arrays(spans, p, np.array(times, dtype=float), 0, batch["seq"])
+
+
+def _spans_of_arrays(spans: dict[int | None, Span], p: Any, ts: Any, seq0: int, seqs: list[int] | None) -> None:
+    """_task_spans of rows given as arrays: pids (-1: none), times (NaN: none), and the rows'
+    seqs (None: ``seq0`` and on)."""
+    import numpy as np
+
+    n = len(p)
+    if not n:
+        return
     # grouped by task with one stable sort: each group's first and last row, lowest and highest
     # time (NaN: no time) without a Python loop over the rows
-    p = np.fromiter(pids, np.int64, n)
     order = np.argsort(p, kind="stable")
     ps = p[order]
     starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
     ends = np.r_[starts[1:], n] - 1
-    ts = np.array(times, dtype=float)[order]
+    ts = ts[order]
     lows = np.fmin.reduceat(ts, starts)
     highs = np.fmax.reduceat(ts, starts)
     firsts, lasts = order[starts], order[ends]
     for k in range(len(starts)):
         lo, hi = float(lows[k]), float(highs[k])
-        span: Span = ((None if lo != lo else lo, seqs[int(firsts[k])]), (None if hi != hi else hi, seqs[int(lasts[k])]))
+        first, last = int(firsts[k]), int(lasts[k])
+        span: Span = ((None if lo != lo else lo, seq0 + first if seqs is None else seqs[first]),
+                      (None if hi != hi else hi, seq0 + last if seqs is None else seqs[last]))
         pid = int(ps[starts[k]])
-        old = spans.get(pid)
-        spans[pid] = span if old is None else _merge_span(old, span)
-
-
-def _task_spans_of_rows(spans: dict[int | None, Span], pids: list[Any], seqs: list[int],
-                        times: list[float | None]) -> None:
-    """_task_spans row by row (a batch with unprefixed rows: pid None)."""
-    lists: dict[Any, list[int]] = {}
-    for i, p in enumerate(pids):
-        lists.setdefault(p, []).append(i)
-    for p, rows in lists.items():
-        ts = [t for t in (times[i] for i in rows) if t is not None]
-        lo, hi = (min(ts), max(ts)) if ts else (None, None)
-        span: Span = ((lo, seqs[rows[0]]), (hi, seqs[rows[-1]]))
-        old = spans.get(p)
-        spans[p] = span if old is None else _merge_span(old, span)
+        key = None if pid == -1 else pid
+        old = spans.get(key)
+        spans[key] = span if old is None else _merge_span(old, span)
 
 
 def _share_empty_columns(df: "pd.DataFrame") -> "pd.DataFrame":
@@ -600,7 +601,7 @@ def _empty(like: "pd.Series", n: int) -> Any:
 
 
 #: Rows per events-table part while a trace is read (read_trace).
-FRAME_ROWS = 1 << 16
+FRAME_ROWS = 16384
 
 
 def _join(batches: list[Batch]) -> Batch:

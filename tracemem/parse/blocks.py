@@ -64,6 +64,98 @@ class BlockResult:
     last_line: int = 0
 
 
+class Kept(dict[str, list[Any]]):
+    """The rows of a batch whose syscall the caller keeps (``read_trace(only=...)``), with what
+    the dropped rows still tell: ``total`` rows in all, ``pos`` the kept rows' positions among
+    them, ``pids`` and ``times`` of every row in order (numpy; pid -1: none, time NaN: none) for
+    the tasks' first and last events and the midnight rollover, and ``states`` the counts of the
+    dropped rows' states other than complete. Built where the block is parsed (in a worker: only
+    the kept rows are pickled back)."""
+
+    total: int
+    pos: list[int]
+    pids: Any
+    times: Any
+    states: dict[str, int]
+    #: the seq of the first of all the rows (set by iter_batches)
+    seq0: int = 0
+
+
+def keep_rows(cols: Batch, names: frozenset[str]) -> Kept:
+    """``cols`` (every row of a block, in order) as a :class:`Kept` batch of the rows named in
+    ``names``."""
+    import numpy as np
+
+    syscalls = cols.get("syscall", [])
+    n = len(syscalls)
+    pos = [i for i, name in enumerate(syscalls) if name in names]
+    kept = Kept({k: v for k, v in cols.items()} if len(pos) == n else {k: [v[i] for i in pos] for k, v in cols.items()})
+    kept.total, kept.pos = n, pos
+    pids = cols.get("pid", [])
+    kept.pids = (np.array(pids, dtype=np.int64) if None not in pids
+                 else np.array([-1 if p is None else p for p in pids], dtype=np.int64))
+    times = cols.get("time", [])
+    kept.times = np.array([np.nan if t is None else t for t in times] if None in times else times, dtype=float)
+    states: dict[str, int] = {}
+    if len(pos) != n:
+        wanted = set(pos)
+        for i, state in enumerate(cols.get("state", [])):
+            if state != "complete" and i not in wanted:
+                states[state] = states.get(state, 0) + 1
+    kept.states = states
+    return kept
+
+
+def _empty_kept(keys: list[str]) -> Kept:
+    """A :class:`Kept` batch of no rows with these columns."""
+    return keep_rows({k: [] for k in keys}, frozenset())
+
+
+def _stitch_kept(base: Kept, inserts: list[tuple[int, Batch]], keys: list[str], names: frozenset[str],
+                 offset: float, clock: Clock) -> Kept:
+    """A worker's kept rows with the rows the markers made (``inserts``: every row, at positions
+    among all the block's rows) spliced in as _merge_columns would, the times shifted by
+    ``offset`` and rolled over at midnight; the result numbers positions among all rows."""
+    import numpy as np
+
+    parts = [(pos, keep_rows(part, names)) for pos, part in inserts]
+    base_times = base.times + offset if offset else base.times  # (the marker rows have it already)
+    pids, times, pos_all = [], [], []
+    added = 0
+    prev = 0
+    bpos = np.asarray(base.pos, dtype=np.int64)
+    kept_inserts: list[tuple[int, Batch]] = []
+    shifted = bpos.copy()
+    for at, part in parts:
+        pids += [base.pids[prev:at], part.pids]
+        times += [base_times[prev:at], part.times]
+        shifted[bpos >= at] += part.total
+        if part.pos:
+            kept_inserts.append((int(np.searchsorted(bpos, at, "left")), part))
+            pos_all.append((np.asarray(part.pos, dtype=np.int64) + at + added))
+        added += part.total
+        prev = at
+    pids.append(base.pids[prev:])
+    times.append(base_times[prev:])
+    out = Kept(_merge_columns(base, [(k, dict(p)) for k, p in kept_inserts], keys) if kept_inserts else base)
+    out.total = base.total + added
+    out.pids = np.concatenate(pids) if parts else base.pids
+    all_times = np.concatenate(times) if parts else base_times
+    out.times = clock.rollover_array(all_times)
+    order = np.concatenate([shifted] + pos_all) if pos_all else shifted
+    order.sort()
+    out.pos = order.tolist()
+    if "time" in out and out.pos:
+        picked = out.times[order]
+        out["time"] = [None if t != t else float(t) for t in picked.tolist()]
+    states = dict(base.states)
+    for _, part in parts:
+        for state, count in part.states.items():
+            states[state] = states.get(state, 0) + count
+    out.states = states
+    return out
+
+
 def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
     if columns is None:
         return cols
@@ -88,8 +180,11 @@ def run_block(job: BlockJob) -> BlockResult:
         return BlockResult(True)
     clock = Clock()
     cols, markers = assemble(reader, rows, clock, job.fast, job.columns)
+    picked: Batch | None = _select(cols, job.columns) if cols else None
+    if picked is not None and job.names is not None and job.columns is None:
+        picked = keep_rows(picked, job.names)  # only the kept rows are pickled back
     return BlockResult(
-        False, report, _select(cols, job.columns) if cols else None, markers,
+        False, report, picked, markers,
         list(reader.pending.values()), reader.carry, reader.live_log, reader.superseded,
         reader.in_table, reader.rel_total, clock.kinds, reader.unprefixed, reader.prefixed,
         reader.line_no,
@@ -136,6 +231,8 @@ class BlockStitcher:
         self.fast = fast
         self.columns = columns
         self.clock = Clock()
+        #: the syscalls whose rows are kept (the others are dropped here, see Kept)
+        self.names = names if columns is None else None
 
     def sequential(self, data: bytes) -> Batch | None:
         """Parse a block here with the full state."""
@@ -153,7 +250,8 @@ class BlockStitcher:
             return None
         if "time" in cols:
             cols["time"] = self.clock.rollover(cols["time"])
-        return _select(cols, self.columns)
+        picked = _select(cols, self.columns)
+        return keep_rows(picked, self.names) if self.names is not None else picked
 
     def usable(self, result: BlockResult) -> bool:
         """Whether a worker's result equals what sequential parsing would give here."""
@@ -190,6 +288,15 @@ class BlockStitcher:
         reader.last_row = None
         self.clock.kinds |= result.kinds
         base = result.columns
+        if self.names is not None:
+            finished = [(pos, finish_rows(rows, self.clock, self.fast, None)) for pos, rows in inserts]
+            if base is None:
+                if not finished:
+                    return None
+                base = _empty_kept(list(finished[0][1].keys()))
+            assert isinstance(base, Kept)
+            kept = _stitch_kept(base, finished, list(base.keys()), self.names, offset, self.clock)
+            return kept if kept.total else None
         if base is not None and offset:
             base["time"] = [t + offset if t is not None else None for t in base["time"]]
         finished = [(pos, finish_rows(rows, self.clock, self.fast, self.columns)) for pos, rows in inserts]
@@ -271,9 +378,9 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
         return
     # The first block decides -r mode for the whole file and warms the caches.
     batch = stitcher.sequential(first[0])
-    if batch:
-        yield batch
     if executor is None and workers <= 1:
+        if batch:
+            yield batch
         for data, _ in blocks:
             batch = stitcher.sequential(data)
             if batch:
@@ -307,6 +414,10 @@ def parse_blocks(path: str, blocks: Iterator[tuple[bytes, int]], report: ParseRe
         try:
             for _ in range(limit):
                 submit()
+            # (yielded once the workers have blocks: what the caller does with it, such as
+            # importing pandas for the events table, runs beside them)
+            if batch:
+                yield batch
             while window:
                 data, pending_result = window.popleft()
                 result = pending_result.result()

@@ -18,6 +18,7 @@ from .decode import CHECKED_SYSCALLS, RANGE_END, decode_checked, unappliable, wi
 from .patterns import block_patterns
 from .reader import StraceFileReader
 from .rows import COMPLETE, Item, Marker, RegexBulk, Row, ScannedBulk
+from .strace import FILTER_BIT
 
 Columns = dict[str, list[Any]]
 
@@ -366,10 +367,24 @@ def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, 
     sparse = len(rets) != count
     out, need, drop = _decoded_start(names, args, fast, columns, rets if rets or not count else None,
                                      errnos if errnos or not count else None, sparse)
-    if "line" in need:
-        out["line"] = [start + i + 1 for i in first]
-    if "end_line" in need:
-        out["end_line"] = [start + i + 1 for i in at]
+    wanted = reader.args_for if reader.scan_mask >> FILTER_BIT & 1 else None
+    if wanted is not None and ("line" in need or "end_line" in need):
+        # FILTER_BIT: the rows of other names are dropped after this (blocks.keep_rows): their
+        # line numbers are never read, and are left None
+        line: list[int | None] = [None] * count
+        end_line: list[int | None] = [None] * count
+        for k in [k for k, name in enumerate(names) if name in wanted]:
+            line[k] = start + first[k] + 1
+            end_line[k] = start + at[k] + 1
+        if "line" in need:
+            out["line"] = line
+        if "end_line" in need:
+            out["end_line"] = end_line
+    else:
+        if "line" in need:
+            out["line"] = [start + i + 1 for i in first]
+        if "end_line" in need:
+            out["end_line"] = [start + i + 1 for i in at]
     if "pid" in need:
         default = reader.default_pid
         out["pid"] = [p if p is not None else int(default) for p in pids] if default is not None else pids

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Iterator, Union
 from .. import progress
 from ..errors import InputError, TraceParseError, UsageError
 from ..events import ParseReport
-from .blocks import default_workers, parse_blocks
+from .blocks import Kept, default_workers, parse_blocks
 from .detect import looks_like_dtruss
 from .source import CHUNK, LOCAL_CHUNK, Source, expand, ff_prefix, head as read_head, is_url, iter_byte_blocks
 from ..text import export_text
@@ -49,9 +49,9 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
     in a process pool made for that file and shut down after it. The default is
     :func:`~tracemem.parse.blocks.default_workers` for files over 64 MiB: the idle cores, 1 when
     none is idle or inside a child process (never a pool inside a pool). With ``names`` (the
-    address-space commands keep ~11% of the rows) one process: its 256 KiB blocks parse as fast
-    as a pool on 2 cores, with a third less CPU and less memory (measured on go build -a std:
-    3.07 s wall, 3.3 s CPU, 288 MiB against 3.2 s, 4.4 s, 303 MiB for ``tracemem summary``).
+    address-space commands keep ~11% of the rows) the rows of other syscalls are dropped where
+    a block is parsed, in the worker (batches are then :class:`~tracemem.parse.blocks.Kept`):
+    only the kept rows are pickled back, numbered among all rows.
     """
     report = report if report is not None else ParseReport()
     sources = expand(_paths(paths))
@@ -72,7 +72,7 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
             n_workers = workers or default_workers(ignore_daemon=True)
         else:
             n_workers = workers if workers is not None else (
-                default_workers() if names is None and _size(source.path) > PARALLEL_MIN_BYTES else 1)
+                default_workers() if _size(source.path) > PARALLEL_MIN_BYTES else 1)
         clocks: list[Clock] = []
         # One process reads 256 KiB blocks: a block's text, lines and rows then stay in the CPU's
         # caches (measured on go build -a std: 1.07 s against 1.47 s with 1 MiB blocks and 1.54 s
@@ -97,10 +97,18 @@ def iter_batches(paths: PathsLike, *, report: ParseReport | None = None, fast: b
             count = len(batch["state"])
             if "errno" in batch and "line" in batch and count - batch["decode_error"].count(None):
                 _unapplied(batch, unapplied)
-            batch["seq"] = list(range(seq, seq + count))
+            if isinstance(batch, Kept):  # the kept rows of more (names): numbered among all of them
+                batch.seq0 = seq
+                batch["seq"] = [seq + p for p in batch.pos]
+                total = batch.total
+                for state, n in batch.states.items():
+                    report.incomplete[state] = report.incomplete.get(state, 0) + n
+            else:
+                batch["seq"] = list(range(seq, seq + count))
+                total = count
             batch["file"] = [source.label] * count
-            seq += count
-            report.events += count
+            seq += total
+            report.events += total
             for state in batch["state"]:
                 if state != "complete":
                     report.incomplete[state] = report.incomplete.get(state, 0) + 1
