@@ -309,6 +309,8 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         wanted = set(spaces)
         order = [a for a in order if a in wanted]
 
+    args_text, fd_paths = events["args"], events["fd_path"]
+
     def after(asid: int | None, pos: int, hi: int) -> int | None:
         """The position of the space's first event after ``pos`` (None: none before ``hi``)."""
         where = positions.get(asid)
@@ -345,7 +347,7 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
             a, n = addr[pos], length[pos]
             if np.isnan(a) or np.isnan(n) or (int(a), int(n)) not in mapped:
                 continue
-            path = events["fd_path"].iat[mapped[(int(a), int(n))]]
+            path = fd_paths.iat[mapped[(int(a), int(n))]]
             what = f"munmap of {path}" if isinstance(path, str) and path else "munmap of a whole file mapping"
             return pos, f"{what}, ld.so's last step before the program runs"
         hits = per_rule[LOADER].get(run.asid, [])
@@ -364,13 +366,17 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         for pos in hits[bisect_right(hits, lo - 1):]:
             if pos >= run.hi:
                 break
-            text = events["args"].iat[pos]
+            text = args_text.iat[pos]
             path = _opened_path(text) if isinstance(text, str) else None
             if path and path != exe and any(t(path) for t in tests):
                 return [pos]
         return []
 
-    # the runs: each space's events split at its successful execve calls
+    # the runs: each space's events split at its successful execve calls (the execve rows' texts
+    # taken in one go: a cell at a time costs ~0.1 ms, a second on a build's thousands of runs)
+    exec_at = sorted({p for hits in per_rule[EXEC].values() for p in hits})
+    exec_args = dict(zip(exec_at, events["args"].iloc[exec_at].tolist()))
+    exec_named = dict(zip(exec_at, events["fd_path"].iloc[exec_at].tolist()))
     runs: list[_Run] = []
     for asid in order:
         own = positions.get(asid)
@@ -384,9 +390,9 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
             exe: str | None = None
             argv: list[tuple[str, bool]] = []
             if execd:
-                text = events["args"].iat[lo]
+                text = exec_args[lo]
                 exe, argv = exec_argv(text) if isinstance(text, str) else (None, [])
-                named = events["fd_path"].iat[lo]
+                named = exec_named[lo]
                 exe = named if isinstance(named, str) and named else exe
             else:
                 exe = (exe_of or {}).get(asid)
