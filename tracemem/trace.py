@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, Ty
 from .errors import UsageError
 from .flags import MapFlags, Prot
 from .events import Brk, Decoded, Mmap, Mprotect, Munmap, ParseReport, State, SyscallEvent
-from .parse.blocks import Kept
+from .parse.columns import Kept
 from .parse.files import PathsLike as PathsLike, iter_batches
 from .table import Batch, batch_events, empty_batch, events_frame
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from ..events import ParseReport
 from .source import split_lines
 from .clock import Clock
-from .columns import assemble, finish_rows
+from .columns import Kept, in_order, assemble, finish_rows, keep_rows
 from .patterns import block_patterns
 from .reader import StraceFileReader
 from .rows import Item, Marker, Row
@@ -64,95 +64,54 @@ class BlockResult:
     last_line: int = 0
 
 
-class Kept(dict[str, list[Any]]):
-    """The rows of a batch whose syscall the caller keeps (``read_trace(only=...)``), with what
-    the dropped rows still tell: ``total`` rows in all, ``pos`` the kept rows' positions among
-    them, ``pids`` and ``times`` of every row in order (numpy; pid -1: none, time NaN: none) for
-    the tasks' first and last events and the midnight rollover, and ``states`` the counts of the
-    dropped rows' states other than complete. Built where the block is parsed (in a worker: only
-    the kept rows are pickled back)."""
-
-    total: int
-    pos: list[int]
-    pids: Any
-    times: Any
-    states: dict[str, int]
-    #: the seq of the first of all the rows (set by iter_batches)
-    seq0: int = 0
+def _empty_kept() -> Kept:
+    """A :class:`Kept` batch of no rows (its columns come with the rows spliced into it)."""
+    return keep_rows({}, frozenset())
 
 
-def keep_rows(cols: Batch, names: frozenset[str]) -> Kept:
-    """``cols`` (every row of a block, in order) as a :class:`Kept` batch of the rows named in
-    ``names``."""
+def _stitch_kept(base: Kept, inserts: list[tuple[int, list[Row]]], names: frozenset[str], offset: float,
+                 clock: Clock, fast: bool) -> Kept:
+    """A block's kept rows with the rows the markers made (``inserts``: rows at positions among
+    all the block's rows, in order) spliced in as _merge_columns would, the times shifted by
+    ``offset`` (the marker rows have it already) and rolled over at midnight; positions in the
+    result are among all rows. The inserted rows are finished and filtered in one go."""
     import numpy as np
 
-    syscalls = cols.get("syscall", [])
-    n = len(syscalls)
-    pos = [i for i, name in enumerate(syscalls) if name in names]
-    kept = Kept({k: v for k, v in cols.items()} if len(pos) == n else {k: [v[i] for i in pos] for k, v in cols.items()})
-    kept.total, kept.pos = n, pos
-    pids = cols.get("pid", [])
-    kept.pids = (np.array(pids, dtype=np.int64) if None not in pids
-                 else np.array([-1 if p is None else p for p in pids], dtype=np.int64))
-    times = cols.get("time", [])
-    kept.times = np.array([np.nan if t is None else t for t in times] if None in times else times, dtype=float)
-    states: dict[str, int] = {}
-    if len(pos) != n:
-        wanted = set(pos)
-        for i, state in enumerate(cols.get("state", [])):
-            if state != "complete" and i not in wanted:
-                states[state] = states.get(state, 0) + 1
-    kept.states = states
-    return kept
-
-
-def _empty_kept(keys: list[str]) -> Kept:
-    """A :class:`Kept` batch of no rows with these columns."""
-    return keep_rows({k: [] for k in keys}, frozenset())
-
-
-def _stitch_kept(base: Kept, inserts: list[tuple[int, Batch]], keys: list[str], names: frozenset[str],
-                 offset: float, clock: Clock) -> Kept:
-    """A worker's kept rows with the rows the markers made (``inserts``: every row, at positions
-    among all the block's rows) spliced in as _merge_columns would, the times shifted by
-    ``offset`` and rolled over at midnight; the result numbers positions among all rows."""
-    import numpy as np
-
-    parts = [(pos, keep_rows(part, names)) for pos, part in inserts]
-    base_times = base.times + offset if offset else base.times  # (the marker rows have it already)
-    pids, times, pos_all = [], [], []
-    added = 0
-    prev = 0
-    bpos = np.asarray(base.pos, dtype=np.int64)
-    kept_inserts: list[tuple[int, Batch]] = []
-    shifted = bpos.copy()
-    for at, part in parts:
-        pids += [base.pids[prev:at], part.pids]
-        times += [base_times[prev:at], part.times]
-        shifted[bpos >= at] += part.total
-        if part.pos:
-            kept_inserts.append((int(np.searchsorted(bpos, at, "left")), part))
-            pos_all.append((np.asarray(part.pos, dtype=np.int64) + at + added))
-        added += part.total
-        prev = at
-    pids.append(base.pids[prev:])
-    times.append(base_times[prev:])
-    out = Kept(_merge_columns(base, [(k, dict(p)) for k, p in kept_inserts], keys) if kept_inserts else base)
-    out.total = base.total + added
-    out.pids = np.concatenate(pids) if parts else base.pids
-    all_times = np.concatenate(times) if parts else base_times
-    out.times = clock.rollover_array(all_times)
-    order = np.concatenate([shifted] + pos_all) if pos_all else shifted
-    order.sort()
-    out.pos = order.tolist()
-    if "time" in out and out.pos:
-        picked = out.times[order]
-        out["time"] = [None if t != t else float(t) for t in picked.tolist()]
-    states = dict(base.states)
-    for _, part in parts:
+    base_times = base.times + offset if offset else base.times
+    if not inserts:
+        out = Kept(base)
+        out.total, out.pids, out.states = base.total, base.pids, base.states
+        order = np.asarray(base.pos, dtype=np.int64)
+    else:
+        rows = [row for _, part in inserts for row in part]
+        part = keep_rows(finish_rows(rows, clock, fast, None), names)
+        # each inserted row goes where _merge_columns puts it: its insert's position plus the
+        # inserted rows before it; a base row moves down by the inserted rows at or before it
+        at = np.repeat(np.asarray([pos for pos, _ in inserts], dtype=np.int64), [len(r) for _, r in inserts])
+        ins_pos = at + np.arange(len(rows))
+        base_pos = np.arange(base.total) + np.searchsorted(at, np.arange(base.total), "right")
+        total = base.total + len(rows)
+        pids = np.empty(total, dtype=np.int64)
+        times = np.empty(total, dtype=float)
+        pids[base_pos], times[base_pos] = base.pids, base_times
+        pids[ins_pos], times[ins_pos] = part.pids, part.times
+        kept_base = base_pos[np.asarray(base.pos, dtype=np.int64)] if base.pos else np.zeros(0, np.int64)
+        kept_ins = ins_pos[np.asarray(part.pos, dtype=np.int64)] if part.pos else np.zeros(0, np.int64)
+        positions = np.concatenate((kept_base, kept_ins))
+        ordering = np.argsort(positions, kind="stable").tolist()
+        keys = list(base.keys()) or list(part.keys())
+        out = Kept({k: in_order(base.get(k, []), part.get(k, []), ordering) for k in keys})
+        out.total, out.pids = total, pids
+        base_times = times
+        order = positions[ordering] if len(positions) else positions
+        states = dict(base.states)
         for state, count in part.states.items():
             states[state] = states.get(state, 0) + count
-    out.states = states
+        out.states = states
+    out.times = clock.rollover_array(base_times)
+    out.pos = order.tolist()
+    if "time" in out and out.pos:
+        out["time"] = [None if t != t else t for t in out.times[order].tolist()]
     return out
 
 
@@ -181,7 +140,7 @@ def run_block(job: BlockJob) -> BlockResult:
     clock = Clock()
     cols, markers = assemble(reader, rows, clock, job.fast, job.columns)
     picked: Batch | None = _select(cols, job.columns) if cols else None
-    if picked is not None and job.names is not None and job.columns is None:
+    if picked is not None and job.names is not None and job.columns is None and not isinstance(picked, Kept):
         picked = keep_rows(picked, job.names)  # only the kept rows are pickled back
     return BlockResult(
         False, report, picked, markers,
@@ -246,6 +205,10 @@ class BlockStitcher:
     def _finish(self, rows: list[Item]) -> Batch | None:
         cols, markers = assemble(self.reader, rows, self.clock, self.fast, self.columns)
         assert not markers
+        if isinstance(cols, Kept):  # (the rows of other names are not in it: see Kept)
+            assert self.names is not None
+            kept = _stitch_kept(cols, [], self.names, 0.0, self.clock, self.fast)
+            return kept if kept.total else None
         if not cols or not cols.get("decoded"):
             return None
         if "time" in cols:
@@ -289,13 +252,12 @@ class BlockStitcher:
         self.clock.kinds |= result.kinds
         base = result.columns
         if self.names is not None:
-            finished = [(pos, finish_rows(rows, self.clock, self.fast, None)) for pos, rows in inserts]
             if base is None:
-                if not finished:
+                if not inserts:
                     return None
-                base = _empty_kept(list(finished[0][1].keys()))
+                base = _empty_kept()
             assert isinstance(base, Kept)
-            kept = _stitch_kept(base, finished, list(base.keys()), self.names, offset, self.clock)
+            kept = _stitch_kept(base, inserts, self.names, offset, self.clock, self.fast)
             return kept if kept.total else None
         if base is not None and offset:
             base["time"] = [t + offset if t is not None else None for t in base["time"]]

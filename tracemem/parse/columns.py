@@ -18,7 +18,6 @@ from .decode import CHECKED_SYSCALLS, RANGE_END, decode_checked, unappliable, wi
 from .patterns import block_patterns
 from .reader import StraceFileReader
 from .rows import COMPLETE, Item, Marker, RegexBulk, Row, ScannedBulk
-from .strace import FILTER_BIT
 
 Columns = dict[str, list[Any]]
 
@@ -217,6 +216,48 @@ def _finish_some(rows: Sequence[Row], clock: Clock, fast: bool, columns: tuple[s
     return {key: out[key] for key in dict.fromkeys(tuple(columns) + ("decoded", "decode_error"))}
 
 
+class Kept(dict[str, list[Any]]):
+    """The rows of a batch whose syscall the caller keeps (``read_trace(only=...)``), with what
+    the dropped rows still tell: ``total`` rows in all, ``pos`` the kept rows' positions among
+    them, ``pids`` and ``times`` of every row in order (numpy; pid -1: none, time NaN: none) for
+    the tasks' first and last events and the midnight rollover, and ``states`` the counts of the
+    dropped rows' states other than complete. Built where the block is parsed (in a worker: only
+    the kept rows are pickled back)."""
+
+    total: int
+    pos: list[int]
+    pids: Any
+    times: Any
+    states: dict[str, int]
+    #: the seq of the first of all the rows (set by iter_batches)
+    seq0: int = 0
+
+
+def keep_rows(cols: Columns, names: frozenset[str]) -> Kept:
+    """``cols`` (every row of a block, in order) as a :class:`Kept` batch of the rows named in
+    ``names``."""
+    import numpy as np
+
+    syscalls = cols.get("syscall", [])
+    n = len(syscalls)
+    pos = [i for i, name in enumerate(syscalls) if name in names]
+    kept = Kept({k: v for k, v in cols.items()} if len(pos) == n else {k: [v[i] for i in pos] for k, v in cols.items()})
+    kept.total, kept.pos = n, pos
+    pids = cols.get("pid", [])
+    kept.pids = (np.array(pids, dtype=np.int64) if None not in pids
+                 else np.array([-1 if p is None else p for p in pids], dtype=np.int64))
+    times = cols.get("time", [])
+    kept.times = np.array([np.nan if t is None else t for t in times] if None in times else times, dtype=float)
+    states: dict[str, int] = {}
+    if len(pos) != n:
+        wanted = set(pos)
+        for i, state in enumerate(cols.get("state", [])):
+            if state != "complete" and i not in wanted:
+                states[state] = states.get(state, 0) + 1
+    kept.states = states
+    return kept
+
+
 def assemble(reader: StraceFileReader, items: list[Item], clock: Clock, fast: bool,
              columns: tuple[str, ...] | None) -> tuple[Columns, list[tuple[int, Marker]]]:
     """The finished columns of what one ``feed_block`` produced, in event order, and the
@@ -249,6 +290,12 @@ def assemble(reader: StraceFileReader, items: list[Item], clock: Clock, fast: bo
         if isinstance(item, Row):
             plain.append(item)
             lines_of.append(1 << 40)  # after every line of the block
+    keep = reader.keep
+    if keep is not None and columns is None and isinstance(bulk, ScannedBulk):
+        count = len(bulk.cols[1])
+        if all(len(col) == count for col in bulk.cols):
+            kept = _assemble_kept(reader, bulk, keep, plain, taken, lines_of, clock, fast)
+            return kept, [(bisect_left(taken, j) + idx, m) for j, idx, m in special_markers]
     if isinstance(bulk, ScannedBulk):
         base = _scanned_columns(reader, bulk, clock, fast, columns)
     else:
@@ -280,6 +327,67 @@ def assemble(reader: StraceFileReader, items: list[Item], clock: Clock, fast: bo
     for key in keys:
         out[key].extend(base[key][prev:])
     return out, [(bisect_left(taken, j) + idx, m) for j, idx, m in special_markers]
+
+
+def _assemble_kept(reader: StraceFileReader, bulk: ScannedBulk, keep: frozenset[str], plain: list[Row],
+                   taken: Sequence[int], lines_of: list[int], clock: Clock, fast: bool) -> Kept:
+    """assemble's result as :class:`Kept` (read_trace(only=...)): the scanner's rows of other
+    names never become columns (only their pids and times, as arrays); the kept ones and the
+    per-line path's rows are put in order as assemble splices them (a per-line row before the
+    scanner's rows of its line and later ones)."""
+    import numpy as np
+
+    cols = bulk.cols
+    count = len(cols[1])
+    names, pids, stamps = cols[4], cols[2], cols[3]
+    times = clock.times(stamps) if count else []
+    sel = [i for i, name in enumerate(names) if name in keep]
+    sub = ScannedBulk(bulk.start, tuple([col[i] for i in sel] for col in cols), bulk.emitted)
+    base = _scanned_columns(reader, sub, clock, fast, None, [times[i] for i in sel])
+    special = finish_rows(plain, clock, fast, None) if plain else {}
+    s_count = len(plain)
+    # every row's place: a per-line row goes before the scanner's rows at or after its line
+    before = np.searchsorted(np.asarray(taken, dtype=np.int64), np.asarray(lines_of, dtype=np.int64), "left")
+    spec_pos = before + np.arange(s_count)
+    bulk_pos = np.arange(count) + np.searchsorted(before, np.arange(count), "right")
+    total = count + s_count
+    all_pids = np.empty(total, dtype=np.int64)
+    all_times = np.empty(total, dtype=float)
+    default = reader.default_pid
+    bulk_pids = [p if p is not None else (int(default) if default is not None else -1) for p in pids] \
+        if None in pids else pids
+    all_pids[bulk_pos] = np.asarray(bulk_pids, dtype=np.int64) if count else all_pids[:0]
+    all_times[bulk_pos] = np.array([np.nan if t is None else t for t in times] if None in times else times, float)
+    states: dict[str, int] = {}
+    if s_count:
+        sp = special["pid"]
+        all_pids[spec_pos] = np.array([-1 if p is None else p for p in sp] if None in sp else sp, dtype=np.int64)
+        st = special["time"]
+        all_times[spec_pos] = np.array([np.nan if t is None else t for t in st] if None in st else st, float)
+        s_keep = [k for k, name in enumerate(special["syscall"]) if name in keep]
+        wanted = set(s_keep)
+        for k, state in enumerate(special["state"]):
+            if state != COMPLETE and k not in wanted:
+                states[state] = states.get(state, 0) + 1
+    else:
+        s_keep = []
+    kept_bulk_pos = bulk_pos[sel] if sel else np.zeros(0, dtype=np.int64)
+    if s_keep:
+        positions = np.concatenate((kept_bulk_pos, spec_pos[s_keep]))
+        order = np.argsort(positions, kind="stable").tolist()
+        out = Kept({key: in_order(base[key], [special[key][k] for k in s_keep], order) for key in base})
+        out.pos = np.sort(positions).tolist()
+    else:
+        out = Kept(base)
+        out.pos = kept_bulk_pos.tolist()
+    out.total, out.pids, out.times, out.states = total, all_pids, all_times, states
+    return out
+
+
+def in_order(first: list[Any], second: list[Any], order: list[int]) -> list[Any]:
+    """The values of ``first`` then ``second`` (end to end) in the order of ``order``'s indexes."""
+    both = first + second
+    return [both[j] for j in order]
 
 
 def _regex_columns(reader: StraceFileReader, bulk: RegexBulk, clock: Clock, fast: bool,
@@ -358,7 +466,7 @@ def _complete_columns(out: Columns, need: set[str], count: int, columns: tuple[s
 
 
 def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, fast: bool,
-                     columns: tuple[str, ...] | None) -> Columns:
+                     columns: tuple[str, ...] | None, times: list[float | None] | None = None) -> Columns:
     """Columns of the rows the compiled scanner took (complete calls and joined pairs)."""
     start = bulk.start
     first, at, pids, stamps, names, args, rets, errnos, msgs, details, durs = bulk.cols
@@ -367,29 +475,15 @@ def _scanned_columns(reader: StraceFileReader, bulk: ScannedBulk, clock: Clock, 
     sparse = len(rets) != count
     out, need, drop = _decoded_start(names, args, fast, columns, rets if rets or not count else None,
                                      errnos if errnos or not count else None, sparse)
-    wanted = reader.args_for if reader.scan_mask >> FILTER_BIT & 1 else None
-    if wanted is not None and ("line" in need or "end_line" in need):
-        # FILTER_BIT: the rows of other names are dropped after this (blocks.keep_rows): their
-        # line numbers are never read, and are left None
-        line: list[int | None] = [None] * count
-        end_line: list[int | None] = [None] * count
-        for k in [k for k, name in enumerate(names) if name in wanted]:
-            line[k] = start + first[k] + 1
-            end_line[k] = start + at[k] + 1
-        if "line" in need:
-            out["line"] = line
-        if "end_line" in need:
-            out["end_line"] = end_line
-    else:
-        if "line" in need:
-            out["line"] = [start + i + 1 for i in first]
-        if "end_line" in need:
-            out["end_line"] = [start + i + 1 for i in at]
+    if "line" in need:
+        out["line"] = [start + i + 1 for i in first]
+    if "end_line" in need:
+        out["end_line"] = [start + i + 1 for i in at]
     if "pid" in need:
         default = reader.default_pid
         out["pid"] = [p if p is not None else int(default) for p in pids] if default is not None else pids
     if "time" in need:
-        out["time"] = clock.times(stamps)
+        out["time"] = clock.times(stamps) if times is None else times
     elif not clock.kinds and count:
         clock.note(stamps[:1])
     if "duration" in need:

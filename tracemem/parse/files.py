@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterable, Iterator, Union
 from .. import progress
 from ..errors import InputError, TraceParseError, UsageError
 from ..events import ParseReport
-from .blocks import Kept, default_workers, parse_blocks
+from .blocks import default_workers, parse_blocks
+from .columns import Kept
 from .detect import looks_like_dtruss
 from .source import CHUNK, LOCAL_CHUNK, Source, expand, ff_prefix, head as read_head, is_url, iter_byte_blocks
 from ..text import export_text

@@ -103,6 +103,8 @@ class StraceFileReader(LineStateMachine):
         self.args_for = None if columns is None or {"args", "ret", "ret_text", "errno"} & set(columns) else _ARGS_FOR
         if self.args_for is None:
             self.scan_mask |= 1 << 6 | 1 << 7  # (every row's: columns.py checks the decoded calls' ranges)
+        #: the syscalls whose rows the caller keeps (columns.assemble then gives Kept batches)
+        self.keep = frozenset(names) if names is not None and columns is None else None
         if names is not None and columns is None:
             self.args_for = frozenset(names) | _ARGS_FOR
             self.scan_mask |= 1 << _strace.FILTER_BIT
