@@ -324,3 +324,27 @@ def test_replay_events_carry_the_records_the_parser_made() -> None:
     from conftest import PEERS
 
     assert checked > (10_000 if PEERS.exists() else 5_000)  # own logs, samples, captures: 8,776
+
+
+def test_the_opened_path_without_escapes_is_the_regex_s() -> None:
+    """_path_arg takes the first quoted text by finding quotes when it holds no backslash; it is
+    what the quoted-string expression (with strace's escapes decoded) gives, on any text."""
+    import random
+
+    from tracemem.parse.values import unescape
+    from tracemem.space.replay import _PATH, _path_arg
+
+    def reference(args: str) -> str | None:
+        m = _PATH.search(args)
+        return unescape(m.group(1)) if m else None
+
+    def outcome(f, args: str) -> object:
+        try:
+            return f(args)
+        except ValueError as e:   # (a cut escape such as "\\x": strace never writes one)
+            return type(e)
+
+    rng = random.Random(5)
+    for _ in range(5000):
+        text = "".join(rng.choice(['"', "\\", "a", "/", ",", " ", "351", "x"]) for _ in range(rng.randint(0, 14)))
+        assert outcome(lambda a: _path_arg(a, "openat"), text) == outcome(reference, text), text

@@ -633,6 +633,10 @@ _PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 def _path_arg(args: str, name: str) -> str | None:
     """The path an open/openat/creat names (its first string argument)."""
+    i = args.find('"')
+    j = args.find('"', i + 1) if i >= 0 else -1
+    if j > i and "\\" not in args[i + 1:j]:
+        return args[i + 1:j]   # (what _PATH matches when the text holds no escape; 4x faster)
     m = _PATH.search(args)
     # strace's escapes decoded (\351 -> the byte), as the -y decorations are: one form of a path
     return unescape(m.group(1)) if m else None
