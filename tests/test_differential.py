@@ -102,7 +102,12 @@ def _model_read(path: Path, workers: int) -> object:
     return tracemem.read_trace(path, only=MODEL_SYSCALLS, workers=workers)
 
 
-@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+#: and the kernel-checked captures (filtered, -k, -r, -z, terminal, attach ...): every capture form
+CAPTURED = sorted(p for folder in ("captures", "groundtruth", "phases")
+                  for p in (Path(__file__).parent / "data" / folder).glob("*.trace"))
+
+
+@pytest.mark.parametrize("path", ALL + CAPTURED, ids=ids(ALL + CAPTURED))
 def test_rows_dropped_where_the_block_is_parsed_equal_the_whole_table(path: Path, monkeypatch) -> None:
     """read_trace(only=...) drops the other syscalls' rows where each block is parsed, in a pool's
     workers too (only the kept rows are sent back, numbered among all rows, with every row's pid
@@ -166,3 +171,18 @@ def test_dropped_rows_across_midnight_in_workers(tmp_path: Path, monkeypatch) ->
         first_101 = full.df.loc[full.df["pid"] == 101, ["time", "seq"]].iloc[[0, -1]].values.tolist()
         assert model.task_spans[101] == tuple((t, int(s)) for t, s in first_101)   # only read()s
         assert first_101[0][0] > 86400
+
+
+def test_a_block_never_starts_with_a_frame_line_whatever_its_size() -> None:
+    """-k frames stay with their call: a block read up to the first space of a frame line (" "
+    of " > ...") was cut there, and the next block started with frames, which then lost their
+    call (a stack of 16 frames kept 4, in the -k capture with 6,000-byte blocks)."""
+    from tracemem.parse.source import expand, iter_byte_blocks
+
+    path = Path(__file__).parent / "data" / "captures" / "go-f-k.trace"
+    source = expand([str(path)])[0]
+    whole = path.read_bytes()
+    for size in range(2000, 9000, 7):
+        blocks = list(iter_byte_blocks(source, size))
+        assert b"".join(b for b, _ in blocks) == whole
+        assert not any(b.startswith(b" >") for b, _ in blocks), size

@@ -293,7 +293,8 @@ def iter_byte_blocks(source: Source, size: int = CHUNK, first: int = 1 << 18) ->
             buf += data
             # Cut after a newline whose next line is complete in the buffer and not a frame.
             cut = buf.rfind(b"\n", 0, len(buf) - 1)
-            while cut >= 0 and buf.startswith(b" >", cut + 1):
+            while cut >= 0 and (buf.startswith(b" >", cut + 1) or buf[cut + 1:] == b" "):
+                # (a last line read only up to its first space may be a frame: kept for later)
                 cut = buf.rfind(b"\n", 0, cut)
             if cut < 0:
                 continue
