@@ -129,6 +129,20 @@ def test_module_entry_point() -> None:
     assert json.loads(out.stdout)["errors"] == 0
 
 
+def test_stats_json_loads_neither_rich_nor_lark_nor_pandas() -> None:
+    """Start-up (issue 13): ``stats --json`` on a clean trace writes its JSON without importing
+    rich (~40 ms), Lark or pandas; the table form does use rich."""
+    code = ("import sys, json; from tracemem.cli import main; sys.argv = ['tracemem', 'stats', '--json', %r]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in ('rich', 'lark', 'pandas') if m in sys.modules)), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code % str(LOG)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["errors"] == 0
+    assert json.loads(out.stderr.splitlines()[-1]) == []
+    tables = subprocess.run([sys.executable, "-c", code.replace("'--json', ", "") % str(LOG)],
+                            capture_output=True, text=True, check=True)
+    assert "mmap" in tables.stdout and json.loads(tables.stderr.splitlines()[-1]) == ["rich"]
+
+
 def test_address_space_commands(tmp_path: Path) -> None:
     gt = STRACE_DATA.parent / "groundtruth"
     out = tmp_path / "tl.parquet"

@@ -9,23 +9,21 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, TextIO, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Sequence, TextIO, TypedDict
 
 import typer
 from typer.core import TyperGroup
-from rich.console import Console
-from rich.markup import escape
 
 from .errors import InputError, OutputError, TraceParseError, TracememError, UsageError
 from .events import ParseReport
 from .progress import expect_replay, shown, stage
-from .reporters.tables import cell
-from .text import printable
+from .text import cell
 
 if TYPE_CHECKING:
     # typer vendors click as typer._click; TyperGroup.invoke takes that Context (typer.Context is
     # a subclass, too narrow for the override), which typer exports under no public name.
     from matplotlib.figure import Figure
+    from rich.console import Console
     from typer._click import Context as ClickContext
 
     from .space.kernelmaps import KernelRegion
@@ -128,8 +126,37 @@ def _stdout_width() -> int | None:
     return int(columns) if columns.isdigit() and int(columns) > 0 else 10_000
 
 
-stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True, width=_stdout_width())  # type: ignore[arg-type]
-stderr = Console(file=_Stream("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+class _LazyConsole:
+    """A rich Console made when first used: rich costs ~40 ms to import, and a command that writes
+    JSON (:func:`_out`) or only files need not pay it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._console: "Console | None" = None
+
+    def console(self) -> "Console":
+        if self._console is None:
+            from rich.console import Console
+
+            width = _stdout_width() if self._name == "stdout" else None
+            self._console = Console(file=_Stream(self._name), highlight=False, soft_wrap=True,  # type: ignore[arg-type]
+                                    width=width)
+        return self._console
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.console(), attr)
+
+
+stdout = _LazyConsole("stdout")
+stderr = _LazyConsole("stderr")
+
+
+def _out(text: str, end: str = "\n") -> None:
+    """TEXT and a newline on standard output as it is (no markup, no wrapping: JSON, maps),
+    written and flushed through the same checks as the tables (an OutputError when it fails)."""
+    stream = _Stream("stdout")
+    stream.write(text + end)
+    stream.flush()
 
 LogsArg = typer.Argument(..., help="strace or dtruss log files (.gz/.xz/.zst too), globs, or - for standard input.")
 StrictOpt = typer.Option(False, "--strict", help="Stop with exit code 1 at the first line error.")
@@ -157,7 +184,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("parsing: {task.completed:,} lines"), TimeElapsedColumn(),
-                  console=stderr, transient=True) as bar:
+                  console=stderr.console(), transient=True) as bar:
         task = bar.add_task("parse", total=None)
         yield lambda n: bar.update(task, completed=n)
 
@@ -166,7 +193,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 def _long(enabled: bool) -> Iterator[None]:
     """The progress of a long command on stderr (reading, replaying, ...: tracemem.progress),
     on a terminal only and erased when done; a command writes to stdout after it, never inside."""
-    with shown(stderr, enabled=None if enabled else False):
+    with shown(stderr.console(), enabled=None if enabled else False):
         yield
 
 
@@ -246,16 +273,17 @@ def stats(
     progress: bool = ProgressOpt,
 ) -> None:
     """Account for every line of the logs and count the syscalls."""
-    from .reporters.tables import stats_tables
     from .trace import count_events
 
     with _progress(progress) as on_lines:
         result = count_events(logs, strict=strict, on_lines=on_lines)
     if as_json:
         # ASCII JSON: valid UTF-8 whatever the trace held (undecodable bytes, C1 controls escaped)
-        stdout.out(json.dumps(result, indent=2, ensure_ascii=True), highlight=False)
+        _out(json.dumps(result, indent=2, ensure_ascii=True))
     else:
-        stats_tables(stdout, result)
+        from .reporters.tables import stats_tables
+
+        stats_tables(stdout.console(), result)
     for issue in result["error_details"][:10]:
         err = TraceParseError(issue["file"], issue["line"], issue["column"], issue["text"], issue["reason"])
         stderr.print(f"[red]line error:[/] {cell(err)}")
@@ -340,7 +368,7 @@ def maps(
         trace, regions = _load(logs, baseline, final)
         stage("replaying")
         space = trace.address_space(pid, baseline=regions, **options)
-    stdout.out(format_maps(space, roles=roles), end="", highlight=False)
+    _out(format_maps(space, roles=roles), end="")
 
 
 @app.command()
@@ -368,10 +396,10 @@ def summary(
         trace, regions = _load(logs, baseline, final)
         result = trace.summary(regions, phases=phase or (), top=top, **options)
     if as_json:
-        stdout.out(result.to_json(), highlight=False)
+        _out(result.to_json())
         return
     # one zero for the summary's peak times, the phases and the chart: the trace's first event
-    summary_tables(stdout, result, processes=processes, t0=trace.start_time())
+    summary_tables(stdout.console(), result, processes=processes, t0=trace.start_time())
 
 
 @app.command()
@@ -431,10 +459,10 @@ def phases(
         trace, _ = _load(logs, None)
         found, notes = trace.phases(phase or (), pids=pid or None, process=process)
     if as_json:
-        stdout.out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2), highlight=False)
+        _out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2))
         return
     # one zero for the table, the chart and --phase NAME=SECONDS: the trace's first event
-    phases_table(stdout, found, trace.start_time())
+    phases_table(stdout.console(), found, trace.start_time())
     for note in notes:
         stderr.print(f"note: {cell(note)}")
 
@@ -495,11 +523,11 @@ def diff(
     if as_json:
         data = result.to_dict()
         data["gates"] = [{"expression": g.text, "crossed": g.check(result) is not None} for g in gates]
-        stdout.out(json.dumps(data, indent=2, ensure_ascii=True), highlight=False)
+        _out(json.dumps(data, indent=2, ensure_ascii=True))
     else:
         from .reporters.difftables import diff_tables
 
-        diff_tables(stdout, result, top=top)
+        diff_tables(stdout.console(), result, top=top)
     if output is not None:
         stderr.print(f"chart written to {cell(output)}")
     for line in crossed:
@@ -578,9 +606,9 @@ def report(
         elif output is not None:
             written = write_markdown(rep, output)
     if output is None:
-        print_report(rep, stdout)
+        print_report(rep, stdout.console())
         return
-    print_report(rep, stdout, sections=("verdict",))
+    print_report(rep, stdout.console(), sections=("verdict",))
     if kind == "md":
         stderr.print(f"report written to {cell(output)} (charts: {', '.join(cell(p.name) for p in written[1:])})")
     else:
@@ -602,7 +630,7 @@ def record(
     from . import record as rec
 
     def message(text: str) -> None:
-        stderr.print(escape(printable(text)))
+        stderr.print(cell(text))
 
     if pid is not None:
         if command:
@@ -722,12 +750,12 @@ def fleet(
 
             written = write_markdown(fleet_report(result, metric), output)
     if as_json:
-        stdout.out(result.to_json(), highlight=False)
+        _out(result.to_json())
     else:
         from .reporters.fleetplot import fleet_report
         from .reporters.report import print_report
 
-        print_report(fleet_report(result, metric, charts=False), stdout, top=10_000,
+        print_report(fleet_report(result, metric, charts=False), stdout.console(), top=10_000,
                      sections=("overview", "distributions", "outliers", "trend", "failed"))
     if written:
         what = "chart" if kind == "chart" else "report"

@@ -5,6 +5,15 @@ from __future__ import annotations
 import re
 
 
+def cell(text: object) -> str:
+    """Untrusted trace text in a rich table or message: markup escaped, control characters shown
+    as \\xNN. (rich is imported when the first one is made: a command that writes only JSON or
+    files never loads it.)"""
+    from rich.markup import escape
+
+    return escape(printable(str(text)))
+
+
 def printable(text: str) -> str:
     """Trace text for a terminal or a report: control characters (escape sequences a hostile trace
     could carry) and undecodable bytes shown as \\xNN, never passed through."""

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from ..text import human
-from .tables import _heading, _table, cell
+from ..text import cell
+from .tables import _heading, _table
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -800,7 +800,7 @@ def print_report(report: Report, console: "Console", top: int = 8,
     which (by key)."""
     from rich.table import Table as RichTable
 
-    from .tables import cell
+    from ..text import cell
 
     wanted = set(sections)
     for s in report.sections:

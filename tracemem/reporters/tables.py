@@ -16,17 +16,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..text import human, printable, signed
+from ..text import cell, human, printable, signed
 
 if TYPE_CHECKING:
     from ..phases import Phase
     from ..summary import RegionInfo, RunSummary
     from ..trace import Stats
-
-
-def cell(text: object) -> str:
-    """Untrusted trace text in a rich table: markup escaped, control characters shown as \\xNN."""
-    return escape(printable(str(text)))
 
 
 def stats_tables(console: Console, result: "Stats") -> None:
