@@ -151,6 +151,12 @@ stdout = _LazyConsole("stdout")
 stderr = _LazyConsole("stderr")
 
 
+def _real(console: "_LazyConsole | Console") -> "Console":
+    """The rich Console behind CONSOLE: a plain Console put in place of stdout or stderr (a test,
+    a notebook capturing the output) is used as it is."""
+    return console.console() if isinstance(console, _LazyConsole) else console
+
+
 def _out(text: str, end: str = "\n") -> None:
     """TEXT and a newline on standard output as it is (no markup, no wrapping: JSON, maps),
     written and flushed through the same checks as the tables (an OutputError when it fails)."""
@@ -184,7 +190,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("parsing: {task.completed:,} lines"), TimeElapsedColumn(),
-                  console=stderr.console(), transient=True) as bar:
+                  console=_real(stderr), transient=True) as bar:
         task = bar.add_task("parse", total=None)
         yield lambda n: bar.update(task, completed=n)
 
@@ -193,7 +199,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 def _long(enabled: bool) -> Iterator[None]:
     """The progress of a long command on stderr (reading, replaying, ...: tracemem.progress),
     on a terminal only and erased when done; a command writes to stdout after it, never inside."""
-    with shown(stderr.console(), enabled=None if enabled else False):
+    with shown(_real(stderr), enabled=None if enabled else False):
         yield
 
 
@@ -283,7 +289,7 @@ def stats(
     else:
         from .reporters.tables import stats_tables
 
-        stats_tables(stdout.console(), result)
+        stats_tables(_real(stdout), result)
     for issue in result["error_details"][:10]:
         err = TraceParseError(issue["file"], issue["line"], issue["column"], issue["text"], issue["reason"])
         stderr.print(f"[red]line error:[/] {cell(err)}")
@@ -399,7 +405,7 @@ def summary(
         _out(result.to_json())
         return
     # one zero for the summary's peak times, the phases and the chart: the trace's first event
-    summary_tables(stdout.console(), result, processes=processes, t0=trace.start_time())
+    summary_tables(_real(stdout), result, processes=processes, t0=trace.start_time())
 
 
 @app.command()
@@ -462,7 +468,7 @@ def phases(
         _out(json.dumps({"phases": [p.__dict__ for p in found], "notes": notes}, indent=2))
         return
     # one zero for the table, the chart and --phase NAME=SECONDS: the trace's first event
-    phases_table(stdout.console(), found, trace.start_time())
+    phases_table(_real(stdout), found, trace.start_time())
     for note in notes:
         stderr.print(f"note: {cell(note)}")
 
@@ -527,7 +533,7 @@ def diff(
     else:
         from .reporters.difftables import diff_tables
 
-        diff_tables(stdout.console(), result, top=top)
+        diff_tables(_real(stdout), result, top=top)
     if output is not None:
         stderr.print(f"chart written to {cell(output)}")
     for line in crossed:
@@ -606,9 +612,9 @@ def report(
         elif output is not None:
             written = write_markdown(rep, output)
     if output is None:
-        print_report(rep, stdout.console())
+        print_report(rep, _real(stdout))
         return
-    print_report(rep, stdout.console(), sections=("verdict",))
+    print_report(rep, _real(stdout), sections=("verdict",))
     if kind == "md":
         stderr.print(f"report written to {cell(output)} (charts: {', '.join(cell(p.name) for p in written[1:])})")
     else:
@@ -755,7 +761,7 @@ def fleet(
         from .reporters.fleetplot import fleet_report
         from .reporters.report import print_report
 
-        print_report(fleet_report(result, metric, charts=False), stdout.console(), top=10_000,
+        print_report(fleet_report(result, metric, charts=False), _real(stdout), top=10_000,
                      sections=("overview", "distributions", "outliers", "trend", "failed"))
     if written:
         what = "chart" if kind == "chart" else "report"
