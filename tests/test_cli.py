@@ -143,6 +143,23 @@ def test_stats_json_loads_neither_rich_nor_lark_nor_pandas() -> None:
     assert "mmap" in tables.stdout and json.loads(tables.stderr.splitlines()[-1]) == ["rich"]
 
 
+def test_summary_of_a_clean_trace_does_not_load_lark() -> None:
+    """Start-up (issue 13): the replay reads macOS advice from tracemem.flags, so an
+    address-space command on a trace whose every line the fast path takes never imports Lark
+    (the dtruss parser imports it); a trace with a line only the grammar settles does."""
+    code = ("import sys, json; from tracemem.cli import main; sys.argv = ['tracemem', 'summary', '--json', %r]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in ('lark', 'tracemem.parse.dtruss') if m in sys.modules)), file=sys.stderr)")
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    clean = subprocess.run([sys.executable, "-c", code % str(samples / "node-startup.trace")],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(clean.stdout)["errors"] == 0 and json.loads(clean.stdout)["processes"]
+    assert json.loads(clean.stderr.splitlines()[-1]) == []
+    odd = subprocess.run([sys.executable, "-c", code % str(samples / "go-http.trace")],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(odd.stderr.splitlines()[-1]) == ["lark"]
+
+
 def test_address_space_commands(tmp_path: Path) -> None:
     gt = STRACE_DATA.parent / "groundtruth"
     out = tmp_path / "tl.parquet"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple, Union
 from .flags import Advice, CloneFlags, ExecveatFlags, MapFlags, MremapFlags, MsealFlags, Prot, ShmFlags
 
 if TYPE_CHECKING:
-    from .parse.dtruss import DarwinAdvice
+    from .flags import DarwinAdvice
 
 
 class Skip(str, enum.Enum):

@@ -242,3 +242,21 @@ def errno_number(name: str | None) -> int | None:
     if not name:
         return None
     return getattr(_errno, name, None)
+
+
+class DarwinAdvice(_OpenEnum):
+    """macOS madvise advice values (dtruss logs; here, not in tracemem.parse.dtruss, so that the
+    replay reads them without importing Lark); unknown values become pseudo-members named by their hex."""
+
+    MADV_NORMAL = 0
+    MADV_RANDOM = 1
+    MADV_SEQUENTIAL = 2
+    MADV_WILLNEED = 3
+    MADV_DONTNEED = 4
+    MADV_FREE = 5
+    MADV_ZERO_WIRED_PAGES = 6
+    MADV_FREE_REUSABLE = 7
+    MADV_FREE_REUSE = 8
+    MADV_CAN_REUSE = 9
+    MADV_PAGEOUT = 10
+    MADV_ZERO = 11

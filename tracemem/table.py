@@ -260,7 +260,7 @@ def format_flags(column: str, value: int | None, syscall: str | None = None,
         return flag_names(int(value), Prot)
     if column == "advice":
         if platform == "darwin":
-            from .parse.dtruss import DarwinAdvice
+            from .flags import DarwinAdvice
 
             return flag_names(int(value), DarwinAdvice)
         return flag_names(int(value), Advice)

@@ -18,7 +18,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from ..events import Clone, Decoded, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
-from ..flags import SIGNALS, CloneFlags, MapFlags, Prot, _OpenEnum
+from ..flags import SIGNALS, CloneFlags, DarwinAdvice, MapFlags, Prot, _OpenEnum
 from .grammar import grammar_text
 from .decode import _in_range, unappliable, wide_ret_reason
 from .decoders import as_int
@@ -47,23 +47,6 @@ class DarwinMapFlags(enum.IntFlag, boundary=enum.KEEP):
     MAP_TRANSLATED_ALLOW_EXECUTE = 0x20000
     MAP_UNIX03 = 0x40000
     MAP_TPRO = 0x80000
-
-
-class DarwinAdvice(_OpenEnum):
-    """macOS madvise advice values; unknown values become pseudo-members named by their hex."""
-
-    MADV_NORMAL = 0
-    MADV_RANDOM = 1
-    MADV_SEQUENTIAL = 2
-    MADV_WILLNEED = 3
-    MADV_DONTNEED = 4
-    MADV_FREE = 5
-    MADV_ZERO_WIRED_PAGES = 6
-    MADV_FREE_REUSABLE = 7
-    MADV_FREE_REUSE = 8
-    MADV_CAN_REUSE = 9
-    MADV_PAGEOUT = 10
-    MADV_ZERO = 11
 
 
 # bsd/sys/errno.h

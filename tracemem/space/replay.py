@@ -18,8 +18,7 @@ from ..events import (
     Brk, Clone, Execve, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap, PrctlSetVma, Shmat, Shmdt,
     State, SyscallEvent,
 )
-from ..flags import Advice, CloneFlags, MapFlags, Prot
-from ..parse.dtruss import DarwinAdvice
+from ..flags import Advice, CloneFlags, DarwinAdvice, MapFlags, Prot
 from ..parse.values import unescape
 from .addrspace import PAGE, AddressSpace, Region, Uncharge, page_up
 from .roles import Runtime, name_role, role_after_mprotect, role_for_mmap
