@@ -309,7 +309,16 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         wanted = set(spaces)
         order = [a for a in order if a in wanted]
 
-    args_text, fd_paths = events["args"], events["fd_path"]
+    # the opens' texts, taken in one go when a run first needs them (a cell at a time costs
+    # ~10 us: 0.1 s on a busy trace's scripts)
+    open_text: dict[int, Any] = {}
+    fd_paths = events["fd_path"]
+
+    def opened_text(pos: int) -> Any:
+        if not open_text:
+            at = sorted(p for hits in opens.values() for p in hits)
+            open_text.update(zip(at, events["args"].iloc[at].tolist()))
+        return open_text.get(pos)
 
     def after(asid: int | None, pos: int, hi: int) -> int | None:
         """The position of the space's first event after ``pos`` (None: none before ``hi``)."""
@@ -366,7 +375,7 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
         for pos in hits[bisect_right(hits, lo - 1):]:
             if pos >= run.hi:
                 break
-            text = args_text.iat[pos]
+            text = opened_text(pos)
             path = _opened_path(text) if isinstance(text, str) else None
             if path and path != exe and any(t(path) for t in tests):
                 return [pos]
