@@ -246,11 +246,17 @@ def detect(df: "pd.DataFrame", timeline: "pd.DataFrame",
     is_mmap = syscall.isin(["mmap", "mmap2"]).to_numpy()
 
     def by_space(mask: "np.ndarray") -> dict[int | None, list[int]]:
-        out: dict[int | None, list[int]] = {}
+        """The positions of ``mask``'s rows by address space, in increasing order (grouped by a
+        stable sort of their spaces: a row at a time cost 0.1 s on a busy trace)."""
         matched = mask.nonzero()[0]
-        for k, a in zip(matched.tolist(), asid_arr[matched].tolist()):
-            out.setdefault(None if a == -1 else a, []).append(k)
-        return out
+        if not len(matched):
+            return {}
+        spaces = asid_arr[matched]
+        order = np.argsort(spaces, kind="stable")
+        spaces, matched = spaces[order], matched[order]
+        cuts = np.flatnonzero(spaces[1:] != spaces[:-1]) + 1
+        keys = spaces[np.concatenate(([0], cuts))].tolist()
+        return {None if a == -1 else a: part.tolist() for a, part in zip(keys, np.split(matched, cuts))}
 
     def role_mask(roles: Collection[str]) -> "np.ndarray":
         made = timeline.loc[timeline["role"].isin(list(roles)), "seq"]
