@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypedDict, Union
 
 from .errors import UsageError
+from .gcpause import gc_paused
 from .flags import MapFlags, Prot
 from .events import Brk, Decoded, Mmap, Mprotect, Munmap, ParseReport, State, SyscallEvent
 from .parse.columns import Kept
@@ -457,6 +458,12 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     (default: up to 4 by the cores; 1 inside a daemonic process such as a multiprocessing.Pool
     worker, which may not have children); 1 parses in this process.
     """
+    with gc_paused():  # (the parse's millions of acyclic objects: see tracemem.gcpause)
+        return _read_trace(paths, strict, on_lines, workers, only)
+
+
+def _read_trace(paths: PathsLike, strict: bool, on_lines: Callable[[int], None] | None, workers: int | None,
+                only: Sequence[str] | None) -> Trace:
     # (pandas is imported when the first part of the table is framed: with a pool, beside the
     # workers, which are forked without it)
     report = ParseReport()
@@ -785,11 +792,12 @@ def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[
     counts: Counter[str] = Counter()
     pids: set[int | None] = set()
     decode_errors = 0
-    for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines,
-                              workers=workers, columns=("syscall", "pid", "decode_error")):
-        counts.update(batch["syscall"])
-        pids.update(batch["pid"])
-        decode_errors += len(batch["decode_error"]) - batch["decode_error"].count(None)
+    with gc_paused():
+        for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines,
+                                  workers=workers, columns=("syscall", "pid", "decode_error")):
+            counts.update(batch["syscall"])
+            pids.update(batch["pid"])
+            decode_errors += len(batch["decode_error"]) - batch["decode_error"].count(None)
     out = stats_dict(report, dict(counts), sorted(p for p in pids if p is not None))
     return {**out, "decode_errors": decode_errors, "error_details": error_details(report)}
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..events import ParseReport
+from ..gcpause import gc_paused
 from .source import split_lines
 from .clock import Clock
 from .columns import Kept, in_order, assemble, finish_rows, keep_rows
@@ -122,7 +123,13 @@ def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
 
 
 def run_block(job: BlockJob) -> BlockResult:
-    """Worker: parse one block in block-local mode."""
+    """Worker: parse one block in block-local mode (the cyclic collector paused: see
+    tracemem.gcpause)."""
+    with gc_paused():
+        return _run_block(job)
+
+
+def _run_block(job: BlockJob) -> BlockResult:
     if job.relative:
         # -r stamps are sums over every line: the main process adds them up in order.
         return BlockResult(True)

@@ -148,18 +148,21 @@ def _jsonable(value: Any) -> Any:
 def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
     """Stream column batches to ``path`` (bounded memory). To Parquet, each batch after the first
     goes to Arrow directly (table.arrow_table: the same file, without a pandas frame between)."""
-    if output_format(path) != "parquet":
-        return write_events((events_frame(b) for b in batches), path)
-    from ..table import arrow_table
+    from ..gcpause import gc_paused
 
-    schema: list[Any] = []
+    with gc_paused():  # (the parse's millions of acyclic objects: see tracemem.gcpause)
+        if output_format(path) != "parquet":
+            return write_events((events_frame(b) for b in batches), path)
+        from ..table import arrow_table
 
-    def tables() -> Iterator[Any]:
-        for batch in batches:
-            table = arrow_table(batch, schema[0]) if schema else None
-            yield table if table is not None else events_frame(batch)
+        schema: list[Any] = []
 
-    return write_events(tables(), path, schema)
+        def tables() -> Iterator[Any]:
+            for batch in batches:
+                table = arrow_table(batch, schema[0]) if schema else None
+                yield table if table is not None else events_frame(batch)
+
+        return write_events(tables(), path, schema)
 
 
 def check_writable(path: str | Path, inputs: Iterable[str] = ()) -> Path:

@@ -6,13 +6,13 @@ The kernel's rules live in tracemem.space.addrspace, the roles in tracemem.space
 
 from __future__ import annotations
 
-import gc
 import itertools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence, TypedDict
 
 from ..errors import UsageError
+from ..gcpause import gc_paused
 from ..text import printable
 from ..events import (
     Brk, Clone, Execve, Madvise, Mlock, Mmap, Mprotect, Mremap, Mseal, Munmap, PrctlSetVma, Shmat, Shmdt,
@@ -306,9 +306,7 @@ class Replayer:
 
         shown = progress.current()
         applied = shown.replaying(events) if shown is not None else None  # progress: per 8,192 events
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             apply = self.apply
             it = iter(events)
             rows = self.rows
@@ -325,9 +323,6 @@ class Replayer:
                     break
             if shown is not None:
                 shown.replayed()
-        finally:
-            if enabled:
-                gc.enable()
         return self
 
     def apply(self, event: SyscallEvent) -> None:
