@@ -210,6 +210,14 @@ def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[s
     """The :class:`RunSummary` of a trace: replays it (with the exec-time ``baseline`` when
     given), detects the phases (``phases``: ``--phase`` style additions), and keeps the ``top``
     largest regions of every address space."""
+    from .gcpause import gc_paused
+
+    with gc_paused():  # (a summary of thousands of processes: see tracemem.gcpause)
+        return _summarize(trace, baseline, phases, top, overcommit, uncharge_unfaulted, replayer)
+
+
+def _summarize(trace: "Trace", baseline: "Baseline", phases: Sequence[str], top: int, overcommit: str,
+               uncharge_unfaulted: bool, replayer: "Replayer | None") -> RunSummary:
     r = replayer if replayer is not None else trace.replayer(
         baseline, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
     timeline = r.frame()

@@ -165,15 +165,16 @@ class Trace:
         from .phases import apply_user, detect, finish
 
         r = replayer if replayer is not None else self.replayer()
-        timeline = r.frame()
-        chosen = self.select(pids, process, r)
-        # the program each space runs before its first execve in the trace (a fork child's parent's)
-        exe_of: dict[int | None, str | None] = {}
-        for sp in [*r.replaced, *r.spaces.values()]:
-            exe_of.setdefault(sp.asid, sp.exe)
-        found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()}, exe_of, chosen)
-        found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None, t0=self.start_time())
-        return finish(found, self.df, timeline, self.last_event()), notes
+        with gc_paused():
+            timeline = r.frame()
+            chosen = self.select(pids, process, r)
+            # the program each space runs before its first execve in the trace (a fork child's parent's)
+            exe_of: dict[int | None, str | None] = {}
+            for sp in [*r.replaced, *r.spaces.values()]:
+                exe_of.setdefault(sp.asid, sp.exe)
+            found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()}, exe_of, chosen)
+            found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None, t0=self.start_time())
+            return finish(found, self.df, timeline, self.last_event()), notes
 
     def select(self, pids: Sequence[int] | None = None, process: str | None = None,
                replayer: "Replayer | None" = None) -> list[int | None] | None:
