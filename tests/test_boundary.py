@@ -138,6 +138,42 @@ def test_idle_cores_are_measured_now() -> None:
         busy.join()
 
 
+def test_idle_cores_measured_over_the_start_up_without_a_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first measure of a command spans its start-up (the sample ``import tracemem`` took):
+    no sleep once the window has passed, this thread's own busy time counted as idle; a sample
+    gone stale or taken by another thread is not used."""
+    import os
+    import threading
+    import time
+
+    import tracemem.parse.cpus as cpus
+
+    count = os.cpu_count() or 1
+    monkeypatch.setattr(cpus, "_head_start", cpus._sample())
+    stop = time.monotonic() + 0.06
+    while time.monotonic() < stop:   # this thread on a core, as the command's imports are
+        pass
+    t = time.monotonic()
+    n = cpus.idle_cores()
+    assert time.monotonic() - t < 0.04 and 0 <= n <= count
+    assert cpus._head_start is None   # used once
+    old = cpus._sample()
+    assert old is not None
+    monkeypatch.setattr(cpus, "_head_start", (old[0], old[1] - 5.0, old[2], old[3]))
+    t = time.monotonic()
+    cpus.idle_cores()
+    assert time.monotonic() - t >= 0.045   # stale: measured afresh over the window
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(cpus._sample()))
+    thread.start()
+    thread.join()
+    monkeypatch.setattr(cpus, "_head_start", other[0])
+    time.sleep(0.06)
+    t = time.monotonic()
+    cpus.idle_cores()
+    assert time.monotonic() - t >= 0.045   # another thread's sample: measured afresh
+
+
 def test_workers_only_on_idle_cores_and_never_a_pool_in_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """The parser's own pool: one worker per idle core (by the load average), none when no core
     is idle, and none inside any child process: a ProcessPoolExecutor's workers are not daemonic,

@@ -20,6 +20,7 @@ The pipeline, one module or package a stage: tracemem.parse -> tracemem.table ->
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, OutputError, TraceParseError, TracememError, UsageError
+from .parse import cpus as _cpus  # noqa: F401  (the idle-core measure's window starts here)
 
 if TYPE_CHECKING:
     from .events import ParseReport, Skip, State, SyscallEvent

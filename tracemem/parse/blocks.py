@@ -23,6 +23,7 @@ from ..gcpause import gc_paused
 from .source import split_lines
 from .clock import Clock
 from .columns import Kept, in_order, assemble, finish_rows, keep_rows
+from .cpus import idle_cores
 from .patterns import block_patterns
 from .reader import StraceFileReader
 from .rows import Item, Marker, Row
@@ -293,38 +294,6 @@ def default_workers(ignore_daemon: bool = False) -> int:
     if mp is not None and (mp.parent_process() is not None or mp.current_process().daemon):
         return 1
     return max(1, min(cores, idle_cores()))
-
-
-def idle_cores(window: float = 0.05) -> int:
-    """The cores idle now: from /proc/stat over ``window`` seconds on Linux (the load average
-    lags by a minute: right after another heavy command it still says busy), else from the
-    1-minute load average."""
-    cpus = os.cpu_count() or 1
-
-    def ticks() -> tuple[int, int] | None:
-        try:
-            with open("/proc/stat", "rb") as fh:
-                fields = fh.readline().split()
-        except OSError:
-            return None
-        if not fields or fields[0] != b"cpu":
-            return None
-        values = [int(v) for v in fields[1:]]
-        return sum(values), values[3] + (values[4] if len(values) > 4 else 0)  # (all, idle + iowait)
-
-    first = ticks()
-    if first is not None:
-        import time
-
-        time.sleep(window)
-        second = ticks()
-        if second is not None and second[0] > first[0]:
-            return int(cpus * (second[1] - first[1]) / (second[0] - first[0]) + 0.25)
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - no load average on this system
-        busy = 0.0
-    return int(cpus - busy + 0.5)
 
 
 def _start_method() -> str:
