@@ -140,7 +140,7 @@ def test_idle_cores_are_measured_now() -> None:
 
 def test_idle_cores_measured_over_the_start_up_without_a_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first measure of a command spans its start-up (the sample ``import tracemem`` took):
-    no sleep once the window has passed, this thread's own busy time counted as idle; a sample
+    no sleep once the window has passed, this process's own busy time counted as idle; a sample
     gone stale or taken by another thread is not used."""
     import os
     import threading
@@ -151,7 +151,7 @@ def test_idle_cores_measured_over_the_start_up_without_a_sleep(monkeypatch: pyte
     count = os.cpu_count() or 1
     monkeypatch.setattr(cpus, "_head_start", cpus._sample())
     stop = time.monotonic() + 0.06
-    while time.monotonic() < stop:   # this thread on a core, as the command's imports are
+    while time.monotonic() < stop:   # this process on a core, as the command's imports are
         pass
     t = time.monotonic()
     n = cpus.idle_cores()

@@ -20,14 +20,14 @@ def _proc_stat() -> tuple[int, int] | None:
     return sum(values), values[3] + (values[4] if len(values) > 4 else 0)
 
 
-#: A CPU sample: /proc/stat's ticks, when (monotonic seconds), this thread's CPU seconds, and
-#: which thread took it.
+#: A CPU sample: /proc/stat's ticks, when (monotonic seconds), this process's CPU seconds (all
+#: its threads), and which thread took it.
 _Sample = tuple[tuple[int, int], float, float, int]
 
 
 def _sample() -> _Sample | None:
     stat = _proc_stat()
-    return None if stat is None else (stat, time.monotonic(), time.thread_time(), threading.get_ident())
+    return None if stat is None else (stat, time.monotonic(), time.process_time(), threading.get_ident())
 
 
 #: The sample taken when this module was imported (``import tracemem`` imports it first): the
@@ -40,12 +40,16 @@ _head_start = _sample()
 def idle_cores(window: float = 0.05) -> int:
     """The cores idle now: from /proc/stat over ``window`` seconds on Linux (the load average
     lags by a minute: right after another heavy command it still says busy), else from the
-    1-minute load average. The time this thread spent on a core meanwhile (the command's
-    start-up, when the window began at import) counts as idle: the pool's workers take it over."""
+    1-minute load average. When the window began at import (the command's start-up), the CPU
+    this process used meanwhile counts as idle: its imports are done (pyarrow's and numpy's
+    threads too, which start busy), and the pool's workers take those cores over."""
     global _head_start
     first, _head_start = _head_start, None
     if first is None or first[3] != threading.get_ident() or not 0 <= time.monotonic() - first[1] < 2.0:
         first = _sample()
+        started = False
+    else:
+        started = True
     if first is not None:
         waited = time.monotonic() - first[1]
         if waited < window:
@@ -53,7 +57,8 @@ def idle_cores(window: float = 0.05) -> int:
         second = _sample()
         if second is not None and second[0][0] > first[0][0]:
             (all0, idle0), (all1, idle1) = first[0], second[0]
-            own = (second[2] - first[2]) * os.sysconf("SC_CLK_TCK")  # this thread's ticks
+            # (over a sleep: no correction, a busy thread of this process is load like any other)
+            own = (second[2] - first[2]) * os.sysconf("SC_CLK_TCK") if started else 0
             idle = min(1.0, (idle1 - idle0 + own) / (all1 - all0))
             return int((os.cpu_count() or 1) * idle + 0.25)
     try:
