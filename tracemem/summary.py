@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .gcpause import gc_paused
 from .phases import Phase
 from .reporters.maps import perms
 
@@ -204,20 +205,13 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> "pd.DataFrame":
     return pd.DataFrame(data, columns=columns)
 
 
+@gc_paused()  # (a summary of thousands of processes: see tracemem.gcpause)
 def summarize(trace: "Trace", baseline: "Baseline" = None, *, phases: Sequence[str] = (), top: int = 8,
               overcommit: str = "heuristic", uncharge_unfaulted: bool = False,
               replayer: "Replayer | None" = None) -> RunSummary:
     """The :class:`RunSummary` of a trace: replays it (with the exec-time ``baseline`` when
     given), detects the phases (``phases``: ``--phase`` style additions), and keeps the ``top``
     largest regions of every address space."""
-    from .gcpause import gc_paused
-
-    with gc_paused():  # (a summary of thousands of processes: see tracemem.gcpause)
-        return _summarize(trace, baseline, phases, top, overcommit, uncharge_unfaulted, replayer)
-
-
-def _summarize(trace: "Trace", baseline: "Baseline", phases: Sequence[str], top: int, overcommit: str,
-               uncharge_unfaulted: bool, replayer: "Replayer | None") -> RunSummary:
     r = replayer if replayer is not None else trace.replayer(
         baseline, overcommit=overcommit, uncharge_unfaulted=uncharge_unfaulted)
     timeline = r.frame()

@@ -156,6 +156,7 @@ class Trace:
                              f"{', '.join(str(p) for p in sorted(k for k in r.task if k is not None))}")
         return sp.space
 
+    @gc_paused()
     def phases(self, user: Sequence[str] = (), replayer: "Replayer | None" = None, *,
                pids: Sequence[int] | None = None, process: str | None = None) -> tuple[list["Phase"], list[str]]:
         """Startup phases per program run (detection restarts at each execve; each phase names
@@ -165,16 +166,15 @@ class Trace:
         from .phases import apply_user, detect, finish
 
         r = replayer if replayer is not None else self.replayer()
-        with gc_paused():
-            timeline = r.frame()
-            chosen = self.select(pids, process, r)
-            # the program each space runs before its first execve in the trace (a fork child's parent's)
-            exe_of: dict[int | None, str | None] = {}
-            for sp in [*r.replaced, *r.spaces.values()]:
-                exe_of.setdefault(sp.asid, sp.exe)
-            found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()}, exe_of, chosen)
-            found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None, t0=self.start_time())
-            return finish(found, self.df, timeline, self.last_event()), notes
+        timeline = r.frame()
+        chosen = self.select(pids, process, r)
+        # the program each space runs before its first execve in the trace (a fork child's parent's)
+        exe_of: dict[int | None, str | None] = {}
+        for sp in [*r.replaced, *r.spaces.values()]:
+            exe_of.setdefault(sp.asid, sp.exe)
+        found, notes = detect(self.df, timeline, {pid: sp.asid for pid, sp in r.task.items()}, exe_of, chosen)
+        found = apply_user(found, self.df, user, asid=chosen[0] if chosen else None, t0=self.start_time())
+        return finish(found, self.df, timeline, self.last_event()), notes
 
     def select(self, pids: Sequence[int] | None = None, process: str | None = None,
                replayer: "Replayer | None" = None) -> list[int | None] | None:
@@ -448,6 +448,7 @@ def error_details(report: ParseReport, limit: int = 50) -> list[ErrorDetail]:
     ]
 
 
+@gc_paused()  # (the parse's millions of acyclic objects: see tracemem.gcpause)
 def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[int], None] | None = None,
                workers: int | None = None, only: Sequence[str] | None = None) -> Trace:
     """Parse logs into a :class:`Trace` (events DataFrame plus line accounting).
@@ -459,12 +460,6 @@ def read_trace(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[in
     (default: up to 4 by the cores; 1 inside a daemonic process such as a multiprocessing.Pool
     worker, which may not have children); 1 parses in this process.
     """
-    with gc_paused():  # (the parse's millions of acyclic objects: see tracemem.gcpause)
-        return _read_trace(paths, strict, on_lines, workers, only)
-
-
-def _read_trace(paths: PathsLike, strict: bool, on_lines: Callable[[int], None] | None, workers: int | None,
-                only: Sequence[str] | None) -> Trace:
     # (pandas is imported when the first part of the table is framed: with a pool, beside the
     # workers, which are forked without it)
     report = ParseReport()
@@ -785,6 +780,7 @@ def _name_unprefixed_task(df: "pd.DataFrame", report: ParseReport) -> int | None
     return named
 
 
+@gc_paused()
 def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[int], None] | None = None,
                  workers: int | None = None) -> Stats:
     """The ``stats`` figures computed while streaming (no table kept in memory): exactly what
@@ -793,12 +789,11 @@ def count_events(paths: PathsLike, *, strict: bool = False, on_lines: Callable[[
     counts: Counter[str] = Counter()
     pids: set[int | None] = set()
     decode_errors = 0
-    with gc_paused():
-        for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines,
-                                  workers=workers, columns=("syscall", "pid", "decode_error")):
-            counts.update(batch["syscall"])
-            pids.update(batch["pid"])
-            decode_errors += len(batch["decode_error"]) - batch["decode_error"].count(None)
+    for batch in iter_batches(paths, report=report, strict=strict, on_lines=on_lines,
+                              workers=workers, columns=("syscall", "pid", "decode_error")):
+        counts.update(batch["syscall"])
+        pids.update(batch["pid"])
+        decode_errors += len(batch["decode_error"]) - batch["decode_error"].count(None)
     out = stats_dict(report, dict(counts), sorted(p for p in pids if p is not None))
     return {**out, "decode_errors": decode_errors, "error_details": error_details(report)}
 

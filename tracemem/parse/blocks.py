@@ -123,14 +123,9 @@ def _select(cols: Batch, columns: tuple[str, ...] | None) -> Batch:
     return {name: cols[name] for name in columns}
 
 
+@gc_paused()  # (see tracemem.gcpause)
 def run_block(job: BlockJob) -> BlockResult:
-    """Worker: parse one block in block-local mode (the cyclic collector paused: see
-    tracemem.gcpause)."""
-    with gc_paused():
-        return _run_block(job)
-
-
-def _run_block(job: BlockJob) -> BlockResult:
+    """Worker: parse one block in block-local mode."""
     if job.relative:
         # -r stamps are sums over every line: the main process adds them up in order.
         return BlockResult(True)

@@ -44,12 +44,10 @@ def idle_cores(window: float = 0.05) -> int:
     this process used meanwhile counts as idle: its imports are done (pyarrow's and numpy's
     threads too, which start busy), and the pool's workers take those cores over."""
     global _head_start
-    first, _head_start = _head_start, None
-    if first is None or first[3] != threading.get_ident() or not 0 <= time.monotonic() - first[1] < 2.0:
-        first = _sample()
-        started = False
-    else:
-        started = True
+    head, _head_start = _head_start, None
+    usable = head is not None and head[3] == threading.get_ident() and 0 <= time.monotonic() - head[1] < 2.0
+    first = head if usable else _sample()
+    cpus = os.cpu_count() or 1
     if first is not None:
         waited = time.monotonic() - first[1]
         if waited < window:
@@ -58,11 +56,10 @@ def idle_cores(window: float = 0.05) -> int:
         if second is not None and second[0][0] > first[0][0]:
             (all0, idle0), (all1, idle1) = first[0], second[0]
             # (over a sleep: no correction, a busy thread of this process is load like any other)
-            own = (second[2] - first[2]) * os.sysconf("SC_CLK_TCK") if started else 0
-            idle = min(1.0, (idle1 - idle0 + own) / (all1 - all0))
-            return int((os.cpu_count() or 1) * idle + 0.25)
+            own = (second[2] - first[2]) * os.sysconf("SC_CLK_TCK") if usable else 0
+            return int(cpus * min(1.0, (idle1 - idle0 + own) / (all1 - all0)) + 0.25)
     try:
         busy = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this system
         busy = 0.0
-    return int((os.cpu_count() or 1) - busy + 0.5)
+    return int(cpus - busy + 0.5)

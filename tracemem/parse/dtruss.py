@@ -18,7 +18,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from ..events import Clone, Decoded, Execve, Exit, LineIssue, Madvise, Mmap, Mprotect, Munmap, ParseReport, Skip
-from ..flags import SIGNALS, CloneFlags, DarwinAdvice, MapFlags, Prot, _OpenEnum
+from ..flags import SIGNALS, CloneFlags, DarwinAdvice, MapFlags, Prot
 from .grammar import grammar_text
 from .decode import _in_range, unappliable, wide_ret_reason
 from .decoders import as_int

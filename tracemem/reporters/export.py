@@ -10,6 +10,7 @@ from typing import Any, Iterable, Iterator
 import pandas as pd
 
 from ..errors import OutputError, UsageError
+from ..gcpause import gc_paused
 from ..table import COLUMNS, Batch, empty_batch, events_frame, format_flags
 from ..text import export_text, printable
 
@@ -145,24 +146,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@gc_paused()  # (the parse's millions of acyclic objects: see tracemem.gcpause)
 def write_batches(batches: Iterable[Batch], path: str | Path) -> int:
     """Stream column batches to ``path`` (bounded memory). To Parquet, each batch after the first
     goes to Arrow directly (table.arrow_table: the same file, without a pandas frame between)."""
-    from ..gcpause import gc_paused
+    if output_format(path) != "parquet":
+        return write_events((events_frame(b) for b in batches), path)
+    from ..table import arrow_table
 
-    with gc_paused():  # (the parse's millions of acyclic objects: see tracemem.gcpause)
-        if output_format(path) != "parquet":
-            return write_events((events_frame(b) for b in batches), path)
-        from ..table import arrow_table
+    schema: list[Any] = []
 
-        schema: list[Any] = []
+    def tables() -> Iterator[Any]:
+        for batch in batches:
+            table = arrow_table(batch, schema[0]) if schema else None
+            yield table if table is not None else events_frame(batch)
 
-        def tables() -> Iterator[Any]:
-            for batch in batches:
-                table = arrow_table(batch, schema[0]) if schema else None
-                yield table if table is not None else events_frame(batch)
-
-        return write_events(tables(), path, schema)
+    return write_events(tables(), path, schema)
 
 
 def check_writable(path: str | Path, inputs: Iterable[str] = ()) -> Path:
