@@ -445,8 +445,16 @@ def _madvise(df: "pd.DataFrame", procs: Sequence["ProcessSummary"], lines: _Line
                      + (f" ({human(released)} released)." if released else "."))]
     rows = []
     groups = []
-    for advice, g in sub.groupby(sub["args"].astype(str).str.extract(r"(MADV_[A-Z_]+|\b\d+\s*$)")[0].fillna("?"),
-                                 sort=False):
+    from ..table import format_flags
+
+    # the advice by name as the events table decodes it (macOS values by macOS's names); the
+    # argument text where a call has no decoded advice
+    texts = sub["args"].astype(str).str.extract(r"(MADV_[A-Z_]+|\b\d+\s*$)")[0].fillna("?")
+    names = [format_flags("advice", a, platform=str(p)) or t
+             for a, p, t in zip(sub["advice"], sub["platform"], texts)]
+    import pandas as pd
+
+    for advice, g in sub.groupby(pd.Series(names, index=sub.index), sort=False):
         size = int(g["length"].fillna(0).astype("int64").sum())
         groups.append((size, [str(advice), str(len(g)), human(size),
                               ", ".join(lines.ref(int(q)) for q in g["seq"].head(5)) + (" ..." if len(g) > 5 else "")]))
